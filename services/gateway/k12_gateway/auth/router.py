@@ -1,0 +1,100 @@
+"""Tokens (OAuth2 client credentials), signing keys, and development sign-in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+from fastapi import Depends
+
+from k12shared.auth import PrincipalKind, Role, issue_token
+from k12shared.db import SessionDep
+from k12shared.errors import BadRequest, NotFound, Problem, Unauthorized
+from k12_gateway.auth.users import demo_platform_admin, demo_user, find_district
+from k12_gateway.clients import service as clients
+
+router = APIRouter(tags=["auth"])
+_basic = HTTPBasic(auto_error=False)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str = ""
+
+
+class DevTokenIn(BaseModel):
+    role: Role = Field(examples=["district_admin"])
+    district: str | None = Field(None, description="Platform id, state id or NCES id; the demo district when omitted")
+
+
+@router.get("/.well-known/jwks.json", operation_id="getJwks", summary="Public keys that sign K12 Perform tokens")
+async def jwks(request: Request) -> dict:
+    return request.app.state.keyring.own_jwks()
+
+
+@router.post("/auth/token", operation_id="issueToken", summary="OAuth2 client credentials: exchange client id and secret for a token")
+async def token(
+    request: Request,
+    session: SessionDep,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+    basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)] = None,
+) -> TokenOut:
+    if grant_type != "client_credentials":
+        raise BadRequest("Only grant_type=client_credentials is supported", error="unsupported_grant_type")
+    if basic is not None:
+        client_id, client_secret = basic.username, basic.password
+    if not client_id or not client_secret:
+        raise Unauthorized("Client id and secret are required", error="invalid_client")
+    client = await clients.authenticate(session, client_id, client_secret)
+    if client is None:
+        raise Unauthorized("Unknown client or wrong secret", error="invalid_client")
+    granted = set(client.scopes)
+    requested = set(scope.split()) if scope else granted
+    if not requested <= granted:
+        raise BadRequest(f"Scopes not granted to this client: {' '.join(sorted(requested - granted))}", error="invalid_scope")
+    settings, keyring = request.app.state.settings, request.app.state.keyring
+    access_token, ttl = issue_token(
+        settings,
+        keyring,
+        subject=f"client:{client.client_id}",
+        kind=PrincipalKind.client,
+        roles=client.roles,
+        district_ids=[client.district_id] if client.district_id else [],
+        scopes=requested,
+        name=client.name,
+    )
+    return TokenOut(access_token=access_token, expires_in=ttl, scope=" ".join(sorted(requested)))
+
+
+@router.post("/auth/dev-token", operation_id="issueDevToken", summary="Development only: a token for a demo user of a role")
+async def dev_token(data: DevTokenIn, request: Request, session: SessionDep) -> TokenOut:
+    settings, keyring = request.app.state.settings, request.app.state.keyring
+    if settings.is_production:
+        raise NotFound("Not available")
+    if data.role == Role.service:
+        raise Problem("Service tokens are not issued to people", status=422, slug="validation-error")
+    if data.role == Role.platform_admin and data.district is None:
+        # The platform admin runs the platform, and may sign in before any district exists.
+        user, schools, districts = await demo_platform_admin(session), [], []
+    else:
+        district = await find_district(session, data.district)
+        user, schools = await demo_user(session, data.role, district)
+        districts = [district.id]
+    access_token, ttl = issue_token(
+        settings,
+        keyring,
+        subject=user.subject,
+        kind=PrincipalKind.user,
+        roles=[data.role],
+        district_ids=districts,
+        school_ids=schools,
+        name=user.display_name,
+    )
+    return TokenOut(access_token=access_token, expires_in=ttl)

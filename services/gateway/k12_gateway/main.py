@@ -1,0 +1,56 @@
+"""The gateway: the public edge (/api/v1, /webhooks, /auth) and the SPA-facing API (/app/v1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from k12shared.app import create_service_app
+from k12_gateway.auth.router import router as auth_router
+from k12_gateway.clients.router import router as clients_router
+from k12_gateway.openapi import MergedOpenAPI
+from k12_gateway.proxy.router import router as proxy_router
+from k12_gateway.proxy.routes import ROUTE_PREFIXES
+
+
+async def upstreams_ready(app: FastAPI) -> dict[str, Any]:
+    report = {}
+    for service in ROUTE_PREFIXES:
+        try:
+            response = await app.state.services[service].get("/readyz", token=None, retry=False, timeout=2.0)
+            report[service] = {"status": "ok" if response.status_code == 200 else "not_ready"}
+        except Exception as exc:
+            report[service] = {"status": "unreachable", "error": type(exc).__name__}
+    return report
+
+
+app = create_service_app(
+    "gateway",
+    title="K12 Perform API",
+    description=(
+        "Performance management for school district leaders. Authenticate with a bearer token from "
+        "`POST /auth/token` (OAuth2 client credentials). Errors are RFC 9457 problem+json."
+    ),
+    # The catch-all proxy goes last so the gateway's own routes win.
+    routers=[auth_router, clients_router, proxy_router],
+    streaming_paths=("/api/v1/ingest/uploads",),
+    readiness_checks=[upstreams_ready],
+    # Served below, merged with every service's document.
+    openapi_url=None,
+    docs_url=None,
+    redoc_url=None,
+)
+_merged = MergedOpenAPI()
+
+
+@app.get("/openapi.json", include_in_schema=False)
+async def openapi_document(request: Request) -> JSONResponse:
+    return JSONResponse(await _merged.document(request.app))
+
+
+@app.get("/docs", include_in_schema=False)
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="K12 Perform API")

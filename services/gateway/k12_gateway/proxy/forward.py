@@ -1,0 +1,63 @@
+"""Forward a request to the owning service, streaming both ways."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from fastapi import Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from k12shared.errors import problem_response
+from k12shared.observability import REQUEST_ID_HEADER, request_id_var
+
+log = logging.getLogger("k12.gateway.proxy")
+
+# RFC 9110 §7.6.1 hop-by-hop headers, plus those the proxy sets itself.
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "x-request-id",
+}
+
+
+def _request_headers(request: Request) -> list[tuple[str, str]]:
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "x-forwarded-for"]
+    client_ip = request.client.host if request.client else ""
+    prior = request.headers.get("x-forwarded-for")
+    headers.append(("x-forwarded-for", f"{prior}, {client_ip}" if prior else client_ip))
+    headers.append(("x-forwarded-proto", request.url.scheme))
+    headers.append((REQUEST_ID_HEADER, request_id_var.get() or ""))
+    return headers
+
+
+async def forward(request: Request, client: httpx.AsyncClient, base_url: str, service: str) -> Response:
+    url = httpx.URL(base_url.rstrip("/") + request.url.path, query=request.url.query.encode())
+    has_body = request.method not in {"GET", "HEAD", "OPTIONS", "DELETE"} or "content-length" in request.headers
+    upstream_request = client.build_request(
+        request.method, url, headers=_request_headers(request), content=request.stream() if has_body else None
+    )
+    try:
+        upstream = await client.send(upstream_request, stream=True)
+    except httpx.TimeoutException:
+        log.warning("upstream timed out", extra={"upstream": service})
+        return problem_response(504, f"The {service} service did not answer in time", slug="upstream-timeout", upstream=service)
+    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        log.warning("upstream unavailable", extra={"upstream": service, "error": type(exc).__name__})
+        return problem_response(503, f"The {service} service is unavailable", slug="upstream-unavailable", upstream=service, headers={"Retry-After": "5"})
+    except httpx.HTTPError as exc:
+        log.warning("upstream failed", extra={"upstream": service, "error": type(exc).__name__})
+        return problem_response(502, f"The {service} service failed", slug="bad-gateway", upstream=service)
+
+    headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+    return StreamingResponse(
+        upstream.aiter_raw(), status_code=upstream.status_code, headers=headers, background=BackgroundTask(upstream.aclose)
+    )

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from k12shared.auth.tokens import verify_token
+from k12shared.errors import NotFound, Unauthorized
+from k12_gateway.proxy.forward import forward
+from k12_gateway.proxy.routes import owner_of
+
+router = APIRouter(include_in_schema=False)
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+async def _proxy(request: Request, check_token: bool) -> Response:
+    service = owner_of(request.url.path)
+    if service is None:
+        raise NotFound("No such route")
+    if check_token:
+        # Refuse forged tokens at the edge too; each service still verifies for itself.
+        auth = request.headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            raise Unauthorized()
+        request.state.principal = await verify_token(auth[7:], request.app.state.settings, request.app.state.keyring)
+    upstream = request.app.state.services[service]
+    return await forward(request, request.app.state.http, upstream.base_url, service)
+
+
+@router.api_route("/api/v1/{path:path}", methods=_METHODS)
+async def proxy_api(request: Request, path: str) -> Response:
+    return await _proxy(request, check_token=True)
+
+
+@router.api_route("/webhooks/{path:path}", methods=_METHODS)
+async def proxy_webhooks(request: Request, path: str) -> Response:
+    # Webhooks authenticate by signature, verified by the ingest service on the raw body.
+    return await _proxy(request, check_token=False)

@@ -1,0 +1,14 @@
+"""metrics-api: organizations, metric catalog, observations, equity, targets, benchmarks, scoring."""
+
+from __future__ import annotations
+
+from k12shared.app import create_service_app
+from k12_metrics.orgs.router import internal as orgs_internal
+from k12_metrics.orgs.router import router as orgs_router
+
+app = create_service_app(
+    "metrics-api",
+    title="K12 Perform metrics API",
+    description="Organizations, the metric catalog, observations, equity gaps, targets, benchmarks and accountability scores.",
+    routers=[orgs_router, orgs_internal],
+)

@@ -1,0 +1,64 @@
+"""The one settings class of the platform. Every variable carries the ``K12_`` prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="K12_", extra="ignore")
+
+    env: Environment = Environment.development
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/k12perform"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    # Tokens: the platform signs RS256 with keys in keys_dir; services verify with the same
+    # public keys and, when configured, an external OIDC issuer's JWKS.
+    jwt_issuer: str = "https://k12perform.local"
+    jwt_audience: str = "k12perform"
+    access_token_ttl_s: int = 3600
+    keys_dir: Path = REPO_ROOT / ".data" / "keys"
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+
+    # Where the services are, for the gateway and for service-to-service calls.
+    gateway_url: str = "http://127.0.0.1:8000"
+    metrics_url: str = "http://127.0.0.1:8001"
+    routines_url: str = "http://127.0.0.1:8002"
+    ingest_url: str = "http://127.0.0.1:8003"
+    upstream_connect_timeout_s: float = 2.0
+    upstream_read_timeout_s: float = 30.0
+    upstream_pool_size: int = 100
+
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_page_size: int = 500
+    suppression_threshold: int = 10
+    log_level: str = "INFO"
+
+    # Keyed hash for student identifiers: pseudonyms stable per deployment, useless elsewhere.
+    pseudonym_key: str = Field(default="dev-only-pseudonym-key-change-me", repr=False)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == Environment.production
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

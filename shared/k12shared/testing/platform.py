@@ -1,0 +1,118 @@
+"""The whole platform as real processes on free ports, for tests that cross services."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from k12shared.settings import REPO_ROOT
+
+# name -> (ASGI app, or a command for a non-HTTP process such as a worker)
+SERVICES = {
+    "gateway": "k12_gateway.main:app",
+    "metrics": "k12_metrics.main:app",
+    "routines": "k12_routines.main:app",
+    "ingest": "k12_ingest.main:app",
+}
+# Extra processes the platform runs (queue workers); each a module run with ``python -m``.
+WORKERS: dict[str, str] = {}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Platform:
+    database_url: str
+    env: dict[str, str]
+    ports: dict[str, int]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def url(self, service: str = "gateway") -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, name: str) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        if name in SERVICES:
+            cmd = [sys.executable, "-m", "uvicorn", SERVICES[name], "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log"]
+        else:
+            cmd = [sys.executable, "-m", WORKERS[name]]
+        self.processes[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+
+    def stop(self, name: str, *, kill: bool = False) -> None:
+        proc = self.processes.pop(name, None)
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def wait_healthy(self, name: str, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            proc = self.processes.get(name)
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.log_dir / (name + '.log')}")
+            try:
+                if httpx.get(self.url(name) + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not start; see {self.log_dir / (name + '.log')}")
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture(scope="session")
+async def platform(settings, tmp_path_factory) -> Platform:
+    """Gateway, services and workers as real processes on a database of their own."""
+    from k12shared.migrate import upgrade
+    from k12shared.testing.plugin import recreate_database
+
+    base, _, name = settings.database_url.rpartition("/")
+    database_url = f"{base}/{name}_e2e"
+    await recreate_database(database_url)
+    await asyncio.to_thread(upgrade, database_url)
+    ports = {name: free_port() for name in SERVICES}
+    env = {
+        **os.environ,
+        "K12_DATABASE_URL": database_url,
+        "K12_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "K12_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}",
+        "K12_ROUTINES_URL": f"http://127.0.0.1:{ports['routines']}",
+        "K12_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
+        "K12_LOG_LEVEL": "INFO",
+        "K12_DB_POOL_SIZE": "5",
+    }
+    log_dir = tmp_path_factory.mktemp("platform-logs")
+    running = Platform(database_url=database_url, env=env, ports=ports, log_dir=log_dir)
+    for name in [*SERVICES, *WORKERS]:
+        running.start(name)
+    try:
+        for name in SERVICES:
+            running.wait_healthy(name)
+        yield running
+    finally:
+        for name in list(running.processes):
+            running.stop(name)
