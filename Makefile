@@ -21,8 +21,8 @@ test: install  ## the whole suite against a real PostgreSQL
 token: install  ## make token ROLE=district_admin [DISTRICT=096088]
 	@$(PY) infra/token.py --role "$(ROLE)" $(if $(DISTRICT),--district "$(DISTRICT)")
 
-bench: install  ## benchmarks; writes bench-results.json
-	@bash infra/bench.sh
+bench: install  ## benchmarks; writes bench-results.json (make bench ARGS=ingest for one)
+	@bash infra/bench.sh $(ARGS)
 
 migrate: install
 	@$(PY) -m k12shared.migrate upgrade
@@ -30,4 +30,4 @@ migrate: install
 clean-db:  ## stop and delete the embedded databases
 	-@$(PY) infra/devdb.py stop
 	-@$(PY) infra/devdb.py stop --data .data/pg-test
-	rm -rf .data/pg .data/pg-test
+	rm -rf .data/pg .data/pg-test .data/pg-bench

@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 started_db=""
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
-  K12_TEST_DATABASE_URL="$(.venv/bin/python infra/devdb.py start --data .data/pg-test --port 54330 --db k12perform_test)" || exit 1
+  K12_TEST_DATABASE_URL="$(.venv/bin/python infra/devdb.py start --data .data/pg-test --port "${K12_TEST_PG_PORT:-54330}" --db k12perform_test)" || exit 1
   export K12_TEST_DATABASE_URL
   started_db=1
 fi

@@ -1,0 +1,47 @@
+"""The platform under benchmark: the same real processes the end-to-end tests start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from k12shared.testing.platform import SERVICES, WORKERS, Platform, free_port
+
+
+@contextlib.asynccontextmanager
+async def running_platform():
+    from k12shared.migrate import upgrade
+    from k12shared.testing.plugin import recreate_database
+
+    base = os.environ["K12_BENCH_DATABASE_URL"]
+    await recreate_database(base)
+    await asyncio.to_thread(upgrade, base)
+    ports = {name: free_port() for name in SERVICES}
+    env = {
+        **os.environ,
+        "K12_DATABASE_URL": base,
+        "K12_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "K12_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}",
+        "K12_ROUTINES_URL": f"http://127.0.0.1:{ports['routines']}",
+        "K12_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
+        "K12_LOG_LEVEL": "WARNING",
+    }
+    platform = Platform(database_url=base, env=env, ports=ports, log_dir=Path(tempfile.mkdtemp(prefix="k12-bench-")))
+    for name in [*SERVICES, *WORKERS]:
+        platform.start(name)
+    try:
+        for name in SERVICES:
+            platform.wait_healthy(name)
+        async with httpx.AsyncClient(base_url=platform.url(), timeout=60) as admin_api:
+            token = (await admin_api.post("/auth/dev-token", json={"role": "platform_admin"})).json()["access_token"]
+            admin_api.headers["authorization"] = f"Bearer {token}"
+            platform.admin_api = admin_api  # type: ignore[attr-defined]
+            yield platform
+    finally:
+        for name in list(platform.processes):
+            platform.stop(name)
