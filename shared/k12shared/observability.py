@@ -95,6 +95,7 @@ class RequestContextMiddleware:
 
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _drain(receive)
             await _send_too_large(send, rid, limit, scope["path"])
             self._log(scope, 413, started)
             request_id_var.reset(token)
@@ -145,6 +146,21 @@ class RequestContextMiddleware:
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         self.limit = limit
+
+
+DRAIN_AT_MOST = 16 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> None:
+    """Read (and drop) a refused body so the client can read our answer; give up past a bound."""
+    drained = 0
+    while drained < DRAIN_AT_MOST:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _send_too_large(send: Send, rid: str, limit: int, path: str) -> None:
