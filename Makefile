@@ -19,7 +19,7 @@ test: install  ## the whole suite against a real PostgreSQL
 	@bash infra/test.sh $(ARGS)
 
 token: install  ## make token ROLE=district_admin [DISTRICT=096088]
-	@$(PY) infra/token.py --role "$(ROLE)" $(if $(DISTRICT),--district "$(DISTRICT)")
+	@$(PY) infra/dev_token.py --role "$(ROLE)" $(if $(DISTRICT),--district "$(DISTRICT)")
 
 bench: install  ## benchmarks; writes bench-results.json (make bench ARGS=ingest for one)
 	@bash infra/bench.sh $(ARGS)

@@ -20,7 +20,7 @@ from k12shared.errors import PROBLEM_MEDIA_TYPE, problem_body
 REQUEST_ID_HEADER = "x-request-id"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 # Never let a credential reach a log line, whatever a caller passes in ``extra``.
 _SECRET_KEYS = {"authorization", "password", "secret", "client_secret", "token", "access_token", "webhook-signature"}
 
