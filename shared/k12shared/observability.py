@@ -57,6 +57,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # uvicorn's own access log would be a second, unstructured line per request.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # our own request line says enough
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
