@@ -14,6 +14,7 @@ from k12_gateway.clients.router import router as clients_router
 from k12_gateway.openapi import MergedOpenAPI
 from k12_gateway.proxy.router import router as proxy_router
 from k12_gateway.proxy.routes import ROUTE_PREFIXES
+from k12_gateway.screens.router import router as screens_router
 
 
 async def upstreams_ready(app: FastAPI) -> dict[str, Any]:
@@ -35,7 +36,7 @@ app = create_service_app(
         "`POST /auth/token` (OAuth2 client credentials). Errors are RFC 9457 problem+json."
     ),
     # The catch-all proxy goes last so the gateway's own routes win.
-    routers=[auth_router, clients_router, proxy_router],
+    routers=[auth_router, clients_router, screens_router, proxy_router],
     streaming_paths=("/api/v1/ingest/uploads",),
     readiness_checks=[upstreams_ready],
     # Served below, merged with every service's document.
