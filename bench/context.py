@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from k12shared.testing.platform import SERVICES, WORKERS, Platform, free_port
+from k12shared.testing.platform import SERVICES, WORKERS, Platform, free_port, platform_env
 
 
 @contextlib.asynccontextmanager
@@ -22,15 +22,7 @@ async def running_platform():
     await recreate_database(base)
     await asyncio.to_thread(upgrade, base)
     ports = {name: free_port() for name in SERVICES}
-    env = {
-        **os.environ,
-        "K12_DATABASE_URL": base,
-        "K12_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
-        "K12_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}",
-        "K12_ROUTINES_URL": f"http://127.0.0.1:{ports['routines']}",
-        "K12_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
-        "K12_LOG_LEVEL": "WARNING",
-    }
+    env = platform_env(base, ports, K12_LOG_LEVEL="WARNING")
     platform = Platform(database_url=base, env=env, ports=ports, log_dir=Path(tempfile.mkdtemp(prefix="k12-bench-")))
     for name in [*SERVICES, *WORKERS]:
         platform.start(name)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from k12shared.errors import Forbidden, NotFound
+from k12shared.errors import Forbidden, NotFound, Unprocessable
 
 
 class Role(StrEnum):
@@ -93,6 +93,14 @@ class Principal:
 
     def can_access_school(self, school_id: uuid.UUID | None) -> bool:
         return not self.is_school_scoped or school_id is None or school_id in self.school_ids
+
+    def acting_district(self, requested: uuid.UUID | None) -> uuid.UUID:
+        """The district a request acts for: the one named, else the caller's only district."""
+        district = requested or self.default_district()
+        if district is None:
+            raise Unprocessable("Name the district: you belong to several, or to none", field="district")
+        self.require_district(district, resource="District")
+        return district
 
     def default_district(self) -> uuid.UUID | None:
         return next(iter(sorted(self.district_ids))) if len(self.district_ids) == 1 else None

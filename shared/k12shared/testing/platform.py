@@ -33,6 +33,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def platform_env(database_url: str, ports: dict[str, int], **extra: str) -> dict[str, str]:
+    """The environment of every process of a platform on ``ports``."""
+    return {
+        **os.environ,
+        "K12_DATABASE_URL": database_url,
+        **{f"K12_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
+        **extra,
+    }
+
+
 @dataclass
 class Platform:
     database_url: str
@@ -95,16 +105,7 @@ async def platform(settings, tmp_path_factory) -> Platform:
     await recreate_database(database_url)
     await asyncio.to_thread(upgrade, database_url)
     ports = {name: free_port() for name in SERVICES}
-    env = {
-        **os.environ,
-        "K12_DATABASE_URL": database_url,
-        "K12_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
-        "K12_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}",
-        "K12_ROUTINES_URL": f"http://127.0.0.1:{ports['routines']}",
-        "K12_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
-        "K12_LOG_LEVEL": "INFO",
-        "K12_DB_POOL_SIZE": "5",
-    }
+    env = platform_env(database_url, ports, K12_LOG_LEVEL="INFO", K12_DB_POOL_SIZE="5")
     log_dir = tmp_path_factory.mktemp("platform-logs")
     running = Platform(database_url=database_url, env=env, ports=ports, log_dir=log_dir)
     for name in [*SERVICES, *WORKERS]:

@@ -7,18 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.auth import Principal, Role
-from k12shared.errors import NotFound, Unprocessable
+from k12shared.errors import NotFound
 from k12shared.models import ApiClient
 from k12_gateway.clients.secrets import hash_secret, new_client_id, new_secret, verify_secret
 from k12_gateway.clients.schemas import ApiClientIn
-
-
-def _target_district(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID:
-    district = requested or principal.default_district()
-    if district is None:
-        raise Unprocessable("Name the district_id this client belongs to", field="district_id")
-    principal.require_district(district, resource="District")
-    return district
 
 
 async def create(session: AsyncSession, principal: Principal, data: ApiClientIn) -> tuple[ApiClient, str]:
@@ -26,7 +18,7 @@ async def create(session: AsyncSession, principal: Principal, data: ApiClientIn)
     client = ApiClient(
         client_id=new_client_id(),
         name=data.name,
-        district_id=_target_district(principal, data.district_id),
+        district_id=principal.acting_district(data.district_id),
         roles=[Role.district_admin],
         scopes=sorted(str(s) for s in data.scopes),
         secret_hash=hash_secret(secret),

@@ -8,26 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from k12shared.auth import CurrentPrincipal, Principal
-from k12shared.errors import PROBLEM_RESPONSES, Unprocessable
+from k12shared.auth import CurrentPrincipal
+from k12shared.errors import PROBLEM_RESPONSES
 from k12_gateway.screens.compose import Part, compose
 
 router = APIRouter(prefix="/app/v1", tags=["screens"], responses=PROBLEM_RESPONSES)
-
-
-def _district(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID:
-    district = requested or principal.default_district()
-    if district is None:
-        raise Unprocessable("You belong to several districts: choose one with ?district=", field="district")
-    principal.require_district(district, resource="District")
-    return district
 
 
 @router.get("/dashboard", operation_id="getDashboard", summary="The district dashboard in one call")
 async def dashboard(
     request: Request, principal: CurrentPrincipal, district: Annotated[uuid.UUID | None, Query(description="For users of several districts")] = None
 ) -> dict[str, Any]:
-    district_id = _district(principal, district)
+    district_id = principal.acting_district(district)
     today = dt.date.today()
     parts = [
         Part("district", "metrics", f"/api/v1/orgs/{district_id}"),
