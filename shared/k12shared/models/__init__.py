@@ -4,6 +4,7 @@ from k12shared.models.audit import AuditEntry
 from k12shared.models.base import Base
 from k12shared.models.catalog import Metric, Subgroup
 from k12shared.models.identity import ApiClient, User, UserMembership
+from k12shared.models.metrics import Framework, Score, Target
 from k12shared.models.observations import Observation, ObservationHistory, ValueStatus, Visibility
 from k12shared.models.orgs import Organization, OrgType
 
@@ -11,12 +12,15 @@ __all__ = [
     "ApiClient",
     "AuditEntry",
     "Base",
+    "Framework",
     "Metric",
     "Observation",
     "ObservationHistory",
     "OrgType",
     "Organization",
+    "Score",
     "Subgroup",
+    "Target",
     "User",
     "UserMembership",
     "ValueStatus",

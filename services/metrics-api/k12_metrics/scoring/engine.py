@@ -1,0 +1,189 @@
+"""Pure scoring: framework document + observations in, explained score out. No database, no I/O."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from k12_metrics.frameworks.schemas import Component, FrameworkDocument
+from k12_metrics.periods import show
+
+BELOW_FLOOR = "Below Floor"
+
+
+@dataclass(frozen=True)
+class Obs:
+    metric: str
+    subgroup: str
+    school_year: int
+    status: str
+    value: float | None
+    lower: float | None = None
+    n: float | None = None
+
+
+def usable_value(obs: Obs) -> tuple[float | None, str]:
+    """The value a rule may rely on: exact, or the known lower bound of a protected value (conservative)."""
+    if obs.status == "exact" and obs.value is not None:
+        return obs.value, "exact value"
+    if obs.status in ("lower_bound", "range") and obs.lower is not None:
+        return obs.lower, f"lower bound of a protected value ({obs.status})"
+    return None, f"not usable ({obs.status})"
+
+
+def _index(observations: list[Obs]) -> dict[tuple[str, str, int], Obs]:
+    return {(o.metric, o.subgroup, o.school_year): o for o in observations}
+
+
+def component_value(component: Component, by_key: dict, year: int) -> tuple[float | None, float | None, list[dict]]:
+    read, values, n_total = [], [], 0.0
+    for item in component.inputs:
+        obs = by_key.get((item.metric, item.subgroup, year))
+        if obs is None:
+            read.append({"metric": item.metric, "subgroup": item.subgroup, "period": show(year), "status": "missing", "value": None, "n": None})
+            continue
+        value, how = usable_value(obs)
+        read.append({"metric": obs.metric, "subgroup": obs.subgroup, "period": show(year), "status": obs.status,
+                     "value": obs.value, "used_value": value, "used_as": how, "n": obs.n})
+        if value is not None:
+            values.append(value)
+            n_total += obs.n or 0
+    if not values:
+        return None, None, read
+    return statistics.fmean(values), (n_total or None), read
+
+
+def _meets(component: Component, value: float, threshold: float) -> bool:
+    return value >= threshold if component.direction == "higher_is_better" else value <= threshold
+
+
+def rate_level(doc: FrameworkDocument, component: Component, value: float) -> tuple[int | None, list[dict]]:
+    """Index of the best level whose threshold is met (None: below floor), and each threshold met or missed."""
+    checks, found = [], None
+    for i, level in enumerate(component.levels):
+        threshold = doc.param(level.threshold)
+        met = _meets(component, value, threshold)
+        checks.append({"level": level.name, "parameter": level.threshold, "threshold": threshold, "met": met})
+        if met and found is None:
+            found = i
+    return found, checks
+
+
+def level_points(doc: FrameworkDocument, component: Component, index: int | None) -> float:
+    if index is None:
+        return 0.0
+    return round(component.points_possible * doc.param(component.levels[index].share), 2)
+
+
+def score_component(doc: FrameworkDocument, component: Component, by_key: dict, year: int) -> dict:
+    value, n, read = component_value(component, by_key, year)
+    out = {"key": component.key, "name": component.name, "points_possible": component.points_possible, "value": value, "n": n}
+    if value is None:
+        return {**out, "has_data": False, "points_earned": None, "level": None,
+                "explanation": {"observations": read, "rule": component.rule, "thresholds": [],
+                                "text": f"No usable data for {show(year)}: left out of points possible."}}
+    index, checks = rate_level(doc, component, value)
+    points = level_points(doc, component, index)
+    level = component.levels[index].name if index is not None else BELOW_FLOOR
+    share = doc.param(component.levels[index].share) if index is not None else 0.0
+    text = (f"Value {value:g} rated {level} (status rule: best level whose threshold is met); "
+            f"{level} earns {share:g} of {component.points_possible:g} points = {points:g}.")
+    return {**out, "has_data": True, "points_earned": points, "level": level,
+            "explanation": {"observations": read, "rule": component.rule, "thresholds": checks, "text": text}}
+
+
+def classify(doc: FrameworkDocument, percent: float | None) -> str | None:
+    if percent is None:
+        return None
+    return next((c.name for c in doc.classification if percent >= c.min_percent), doc.classification[-1].name)
+
+
+def score(doc: FrameworkDocument, observations: list[Obs], year: int) -> dict:
+    by_key = _index(observations)
+    components = [score_component(doc, c, by_key, year) for c in doc.components]
+    scored = [c for c in components if c["has_data"]]
+    earned = round(sum(c["points_earned"] for c in scored), 2)
+    possible = round(sum(c["points_possible"] for c in scored), 2)
+    percent = round(100 * earned / possible, 1) if possible else None
+    missing = [c["key"] for c in components if not c["has_data"]]
+    notes = []
+    if missing:
+        full = sum(c.points_possible for c in doc.components)
+        notes.append(f"Components without data ({', '.join(missing)}) are left out: {possible:g} of {full:g} points possible.")
+    return {
+        "framework": {"code": doc.code, "version": doc.version, "name": doc.name},
+        "period": show(year),
+        "points_earned": earned,
+        "points_possible": possible,
+        "percent_of_possible": percent,
+        "classification": classify(doc, percent),
+        "components": components,
+        "components_without_data": missing,
+        "notes": notes,
+    }
+
+
+def years_with_data(doc: FrameworkDocument, observations: list[Obs]) -> list[int]:
+    wanted = {(i.metric, i.subgroup) for c in doc.components for i in c.inputs}
+    return sorted({o.school_year for o in observations if (o.metric, o.subgroup) in wanted and usable_value(o)[0] is not None})
+
+
+def apply_changes(observations: list[Obs], year: int, changes: list[tuple[str, str, float]]) -> list[Obs]:
+    """What-if: the given (metric, subgroup) take the given value in ``year``, keeping their n."""
+    by_key = _index(observations)
+    for metric, subgroup, value in changes:
+        old = by_key.get((metric, subgroup, year))
+        by_key[(metric, subgroup, year)] = Obs(metric, subgroup, year, "exact", value, None, old.n if old else None)
+    return list(by_key.values())
+
+
+def _students(points_of_percent: float, n: float | None) -> int | None:
+    return None if not n else math.ceil(round(points_of_percent * n / 100, 6))
+
+
+def _projection(component: Component, doc: FrameworkDocument, observations: list[Obs], year: int) -> dict | None:
+    by_key = _index(observations)
+    series = [(y, component_value(component, by_key, y)[0]) for y in range(year - 4, year + 1)]
+    series = [(y, v) for y, v in series if v is not None]
+    if len(series) < 2:
+        return None
+    slope, intercept = statistics.linear_regression([y for y, _ in series], [v for _, v in series])
+    projected = round(slope * (year + 1) + intercept, 2)
+    index, _ = rate_level(doc, component, projected)
+    return {"period": show(year + 1), "value": projected, "slope_per_year": round(slope, 3), "level": component.levels[index].name if index is not None else BELOW_FLOOR,
+            "points": level_points(doc, component, index), "method": f"least-squares line through {len(series)} years"}
+
+
+def risk(doc: FrameworkDocument, observations: list[Obs], year: int) -> dict:
+    """Per component: distance to the next level up and down, in points, percentage points and students."""
+    by_key = _index(observations)
+    out = []
+    for component in doc.components:
+        value, n, _ = component_value(component, by_key, year)
+        item: dict = {"key": component.key, "name": component.name, "value": value, "n": n, "has_data": value is not None}
+        if value is None:
+            out.append(item)
+            continue
+        index, _ = rate_level(doc, component, value)
+        current = level_points(doc, component, index)
+        item.update(level=component.levels[index].name if index is not None else BELOW_FLOOR, points_earned=current)
+        up_index = (len(component.levels) - 1) if index is None else index - 1
+        if up_index >= 0:
+            need = abs(doc.param(component.levels[up_index].threshold) - value)
+            students = _students(need, n)
+            item["up"] = {"level": component.levels[up_index].name, "points_gained": round(level_points(doc, component, up_index) - current, 2),
+                          "percentage_points": round(need, 2), "students": students,
+                          "text": f"{students} more students would reach {component.levels[up_index].name}" if students is not None else None}
+        if index is not None:
+            down_index = index + 1 if index + 1 < len(component.levels) else None
+            margin = abs(value - doc.param(component.levels[index].threshold))
+            # Students who can be lost while keeping the level: losing one more drops it.
+            keep = None if not n else max(0, math.floor(round(margin * n / 100, 6)))
+            name = component.levels[down_index].name if down_index is not None else BELOW_FLOOR
+            item["down"] = {"level": name, "points_lost": round(current - level_points(doc, component, down_index), 2),
+                            "percentage_points": round(margin, 2), "students_margin": keep,
+                            "text": f"{keep + 1} fewer students would drop to {name}" if keep is not None else None}
+        item["projection"] = _projection(component, doc, observations, year)
+        out.append(item)
+    return {"framework": {"code": doc.code, "version": doc.version}, "period": show(year), "components": out}
