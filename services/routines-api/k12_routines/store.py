@@ -21,5 +21,5 @@ async def save(session: AsyncSession, item: T) -> T:
     return item
 
 
-async def record(session: AsyncSession, request: Request, principal: Principal, action: str, resource: str, item) -> None:
-    await audit.record(session, request, principal, action=action, resource=resource, resource_id=item.id, district_id=item.district_id)
+async def record(session: AsyncSession, request: Request, principal: Principal, action: str, resource: str, item, detail: dict | None = None) -> None:
+    await audit.record(session, request, principal, action=action, resource=resource, resource_id=item.id, district_id=item.district_id, detail=detail)

@@ -92,6 +92,6 @@ async def update_action(action_id: uuid.UUID, data: ActionPatch, session: Sessio
 async def change_action_status(action_id: uuid.UUID, data: StatusChangeIn, session: SessionDep, principal: RoutinesWriter, request: Request) -> ActionOut:
     action = await _visible_action(session, principal, action_id)
     action = await service.change_status(session, principal, action, data.status, data.note)
-    await record(session, request, principal, f"status:{data.status}", "action", action)
+    await record(session, request, principal, "status", "action", action, {"to": data.status})
     today = await district_today(session, action.district_id)
     return service.action_out(action, today, await service.history(session, action.id))

@@ -95,7 +95,7 @@ async def create(session: AsyncSession, principal: Principal, data: ActionIn, to
     session.add(ActionStatusChange(district_id=district_id, action_id=action.id, from_status=None, to_status="open", changed_by=principal.subject))
     await emit(session, district_id, "action.created", event_data(action, today))
     await send_reminder_if_due(session, action, today, settings)
-    return action
+    return await save(session, action)
 
 
 async def send_reminder_if_due(session: AsyncSession, action: ActionItem, today: date, settings: Settings) -> str | None:

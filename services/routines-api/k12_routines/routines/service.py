@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -256,7 +256,7 @@ async def person_meetings(session: AsyncSession, token: str) -> tuple[CalendarFe
     feed = await session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == feed_token_hash(token)))
     if feed is None:
         raise NotFound("Calendar feed not found")
-    involved = (Routine.chair == feed.subject) | Routine.participants.any(feed.subject)
+    involved = (Routine.chair == feed.subject) | (literal(feed.subject) == any_(Routine.participants))
     rows = await session.execute(
         select(Routine, Meeting)
         .join(Meeting, Meeting.routine_id == Routine.id)

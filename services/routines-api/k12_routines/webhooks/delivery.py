@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
-from sqlalchemy import select
+from sqlalchemy import any_, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
@@ -37,7 +37,7 @@ async def dispatch(session: AsyncSession, event_id: uuid.UUID) -> list[uuid.UUID
         select(WebhookSubscription).where(
             WebhookSubscription.district_id == event.district_id,
             WebhookSubscription.status == "active",
-            WebhookSubscription.events.any(event.type),
+            literal(event.type) == any_(WebhookSubscription.events),
         )
     )
     created = []
