@@ -52,6 +52,7 @@ async def dispatch(session: AsyncSession, event_id: uuid.UUID) -> list[uuid.UUID
             await enqueue(session, DELIVER_JOB, {"delivery_id": str(delivery_id)}, dedupe_key=f"deliver:{delivery_id}:1")
             created.append(delivery_id)
     event.dispatched_at = event.dispatched_at or datetime.now(UTC)
+    await session.flush()
     return created
 
 
@@ -105,8 +106,9 @@ async def deliver(session: AsyncSession, client: httpx.AsyncClient, settings: Se
     if error is None:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", datetime.now(UTC), None
         subscription.consecutive_failures = 0
-        return delivery.status
-    await _after_failure(session, settings, subscription, delivery)
+    else:
+        await _after_failure(session, settings, subscription, delivery)
+    await session.flush()
     return delivery.status
 
 
