@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     suppression_threshold: int = 10
     log_level: str = "INFO"
 
+    # routines-api: outbound webhooks (Standard Webhooks) and action reminders.
+    webhook_timeout_s: float = 10.0  # one delivery attempt
+    webhook_max_attempts: int = 8  # per event and subscriber, then the delivery is failed
+    webhook_retry_base_s: float = 30.0  # backoff: base * 2^(attempt-1), at most a day
+    webhook_pause_after_failures: int = 20  # consecutive failed attempts that pause a subscription
+    action_due_soon_days: int = 3  # action.due_soon is sent this many days before the due date
+
     # Keyed hash for student identifiers: pseudonyms stable per deployment, useless elsewhere.
     pseudonym_key: str = Field(default="dev-only-pseudonym-key-change-me", repr=False)
 

@@ -24,7 +24,7 @@ SERVICES = {
     "ingest": "k12_ingest.main:app",
 }
 # Extra processes the platform runs (queue workers); each a module run with ``python -m``.
-WORKERS: dict[str, str] = {}
+WORKERS: dict[str, str] = {"routines-worker": "k12_routines.worker"}
 
 
 def free_port() -> int:
