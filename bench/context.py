@@ -30,6 +30,9 @@ async def running_platform():
         "K12_ROUTINES_URL": f"http://127.0.0.1:{ports['routines']}",
         "K12_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
         "K12_LOG_LEVEL": "WARNING",
+        # Benchmarks drive thousands of calls a minute with one token: the limiter still counts each, never refuses.
+        "K12_RATE_LIMIT_PER_MINUTE": "100000000",
+        "K12_WEBHOOK_RATE_LIMIT_PER_MINUTE": "100000000",
     }
     platform = Platform(database_url=base, env=env, ports=ports, log_dir=Path(tempfile.mkdtemp(prefix="k12-bench-")))
     for name in [*SERVICES, *WORKERS]:

@@ -3,6 +3,7 @@
 from k12shared.models.audit import AuditEntry
 from k12shared.models.base import Base
 from k12shared.models.catalog import Metric, Subgroup
+from k12shared.models.edge import IdempotencyKey, RateLimitWindow
 from k12shared.models.identity import ApiClient, User, UserMembership
 from k12shared.models.observations import Observation, ObservationHistory, ValueStatus, Visibility
 from k12shared.models.orgs import Organization, OrgType
@@ -11,11 +12,13 @@ __all__ = [
     "ApiClient",
     "AuditEntry",
     "Base",
+    "IdempotencyKey",
     "Metric",
     "Observation",
     "ObservationHistory",
     "OrgType",
     "Organization",
+    "RateLimitWindow",
     "Subgroup",
     "User",
     "UserMembership",
