@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     webhook_rate_limit_per_minute: int = 600
     # How long an Idempotency-Key's first response is kept and replayed.
     idempotency_ttl_s: int = 24 * 3600
+    # Encrypts the stored responses (they may hold a shown-once secret), together with the caller's own key.
+    idempotency_encryption_key: str = Field(default="dev-only-idempotency-key-change-me", repr=False)
     # Browser origins allowed by CORS (JSON list in K12_CORS_ORIGINS); development adds the local SPA dev servers.
     cors_origins: list[str] = []
 

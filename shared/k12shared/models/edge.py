@@ -32,11 +32,11 @@ class IdempotencyKey(Base):
     __table_args__ = (Index("ix_edge_idempotency_keys_expires_at", "expires_at"),)
 
     caller: Mapped[str] = mapped_column(String(300), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256; the key itself is never stored
     fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path, query and body
     state: Mapped[str] = mapped_column(String(16))  # in_flight | completed
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
     response_headers: Mapped[list | None] = mapped_column(JSONB)
-    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)  # AES-GCM, keyed by the caller's key
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

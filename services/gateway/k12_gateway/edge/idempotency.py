@@ -5,16 +5,24 @@
 - same key, another request: 422;
 - same key while the first is still in flight: 409 with ``Retry-After``.
 A 5xx or a failure releases the key, so the client may retry it.
+
+The table never holds the key itself, only its hash, and the stored body is encrypted (AES-GCM) with a
+key derived from the caller's key and a server secret: a response that carried a shown-once secret
+(a new API client's) is readable again only by whoever presents the same Idempotency-Key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k12shared.errors import PROBLEM_MEDIA_TYPE, problem_body
@@ -30,21 +38,21 @@ CHUNK = 64 * 1024
 _NOT_REPLAYED = {b"content-length", b"date", b"server", b"x-request-id", b"transfer-encoding", b"connection"}
 
 _CLAIM = """
-insert into edge_idempotency_keys (caller, key, fingerprint, state, expires_at)
+insert into edge_idempotency_keys (caller, key_hash, fingerprint, state, expires_at)
 values ($1, $2, $3, 'in_flight', now() + make_interval(secs => $4))
-on conflict (caller, key) do update
+on conflict (caller, key_hash) do update
   set fingerprint = excluded.fingerprint, state = 'in_flight', response_status = null,
       response_headers = null, response_body = null, created_at = now(), expires_at = excluded.expires_at
   where edge_idempotency_keys.expires_at < now()
 returning true
 """
-_EXISTING = "select fingerprint, state, response_status, response_headers, response_body from edge_idempotency_keys where caller = $1 and key = $2"
+_EXISTING = "select fingerprint, state, response_status, response_headers, response_body from edge_idempotency_keys where caller = $1 and key_hash = $2"
 _COMPLETE = """
 update edge_idempotency_keys
 set state = 'completed', response_status = $3, response_headers = $4, response_body = $5, expires_at = now() + make_interval(secs => $6)
-where caller = $1 and key = $2
+where caller = $1 and key_hash = $2
 """
-_RELEASE = "delete from edge_idempotency_keys where caller = $1 and key = $2 and state = 'in_flight'"
+_RELEASE = "delete from edge_idempotency_keys where caller = $1 and key_hash = $2 and state = 'in_flight'"
 
 
 @dataclass
@@ -61,6 +69,25 @@ class CapturedResponse:
         self.body.extend(chunk)
         if len(self.body) > MAX_STORED_RESPONSE:
             self.too_large, self.body = True, None
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    caller: str
+    key_hash: str  # what the table holds instead of the key
+    cipher: AESGCM
+
+    @classmethod
+    def of(cls, caller: str, key: str, server_secret: str) -> "StoredKey":
+        material = hmac.new(server_secret.encode(), f"{caller}\0{key}".encode(), hashlib.sha256).digest()
+        return cls(caller, hashlib.sha256(material).hexdigest(), AESGCM(material))
+
+    def seal(self, body: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self.cipher.encrypt(nonce, body, self.key_hash.encode())
+
+    def open(self, sealed: bytes) -> bytes:
+        return self.cipher.decrypt(sealed[:12], sealed[12:], self.key_hash.encode())
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -83,55 +110,68 @@ class IdempotencyMiddleware:
         if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             await _send_problem(send, scope, 400, "Idempotency-Key must be 1 to 255 printable characters", "bad-idempotency-key")
             return
+        stored_key = StoredKey.of(caller.bucket, key, scope["app"].state.settings.idempotency_encryption_key)
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as body:
             fingerprint = await _spool_body(scope, receive, body)
-            await self._handle(scope, receive, send, caller.bucket, key, fingerprint, body)
+            await self._handle(scope, receive, send, stored_key, fingerprint, body)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, caller: str, key: str, fingerprint: str, body) -> None:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, key: StoredKey, fingerprint: str, body) -> None:
         app_state = scope["app"].state
         pool, settings = app_state.edge_pool, app_state.settings
         lease_s = settings.upstream_read_timeout_s + 30
-        claimed = await pool.fetchval(_CLAIM, caller, key, fingerprint, float(lease_s))
+        claimed = await pool.fetchval(_CLAIM, key.caller, key.key_hash, fingerprint, float(lease_s))
         if not claimed:
-            await self._answer_existing(scope, send, pool, caller, key, fingerprint)
+            await _answer_existing(scope, send, pool, key, fingerprint)
             return
         captured = CapturedResponse()
+        stored = False
 
         async def capture(message: Message) -> None:
+            nonlocal stored
             if message["type"] == "http.response.start":
                 captured.status = message["status"]
                 captured.headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _NOT_REPLAYED and not k.lower().startswith(b"ratelimit")]
             elif message["type"] == "http.response.body":
                 captured.add(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Stored before the last byte leaves, so a retry sent on receipt finds it completed.
+                    stored = await _store(pool, key, captured, settings.idempotency_ttl_s)
             await send(message)
 
         try:
             await self.app(scope, _replaying(body, receive), capture)
-        except BaseException:
-            await pool.execute(_RELEASE, caller, key)
-            raise
-        if captured.status >= 500 or captured.status == 0 or captured.too_large:
-            await pool.execute(_RELEASE, caller, key)
-            return
-        stored_headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in captured.headers or []]
-        await pool.execute(
-            _COMPLETE, caller, key, captured.status, orjson.dumps(stored_headers).decode(), bytes(captured.body or b""), float(settings.idempotency_ttl_s)
-        )
+        finally:
+            if not stored:
+                await pool.execute(_RELEASE, key.caller, key.key_hash)
 
-    async def _answer_existing(self, scope: Scope, send: Send, pool, caller: str, key: str, fingerprint: str) -> None:
-        row = await pool.fetchrow(_EXISTING, caller, key)
-        if row is None or row["state"] == "in_flight":
-            await _send_problem(
-                send, scope, 409, "A request with this Idempotency-Key is still in flight; retry shortly", "idempotency-key-in-flight", retry_after=1
-            )
-        elif row["fingerprint"] != fingerprint:
-            await _send_problem(send, scope, 422, "This Idempotency-Key was used with a different request", "idempotency-key-reused")
-        else:
-            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in orjson.loads(row["response_headers"] or "[]")]
-            body = row["response_body"] or b""
-            headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
-            await send({"type": "http.response.start", "status": row["response_status"], "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+
+async def _answer_existing(scope: Scope, send: Send, pool, key: StoredKey, fingerprint: str) -> None:
+    row = await pool.fetchrow(_EXISTING, key.caller, key.key_hash)
+    if row is None or row["state"] == "in_flight":
+        await _send_problem(send, scope, 409, "A request with this Idempotency-Key is still in flight; retry shortly", "idempotency-key-in-flight", retry_after=1)
+        return
+    if row["fingerprint"] != fingerprint:
+        await _send_problem(send, scope, 422, "This Idempotency-Key was used with a different request", "idempotency-key-reused")
+        return
+    try:
+        body = key.open(row["response_body"])
+    except InvalidTag:  # the server secret changed since: the stored answer is unreadable, say so
+        await _send_problem(send, scope, 422, "This Idempotency-Key's stored response can no longer be read; use a new key", "idempotency-key-reused")
+        return
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in orjson.loads(row["response_headers"] or "[]")]
+    headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": row["response_status"], "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _store(pool, key: StoredKey, captured: CapturedResponse, ttl_s: int) -> bool:
+    """Keep the response for replay; a 5xx (or one too large to keep) releases the key instead."""
+    if captured.status >= 500 or captured.status == 0 or captured.too_large:
+        return False
+    headers = orjson.dumps([[k.decode("latin-1"), v.decode("latin-1")] for k, v in captured.headers or []]).decode()
+    sealed = key.seal(bytes(captured.body or b""))
+    await pool.execute(_COMPLETE, key.caller, key.key_hash, captured.status, headers, sealed, float(ttl_s))
+    return True
 
 
 async def _spool_body(scope: Scope, receive: Receive, spool) -> str:

@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.create_table(
         "edge_idempotency_keys",
         sa.Column("caller", sa.String(length=300), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("response_status", sa.SmallInteger(), nullable=True),
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("caller", "key", name=op.f("pk_edge_idempotency_keys")),
+        sa.PrimaryKeyConstraint("caller", "key_hash", name=op.f("pk_edge_idempotency_keys")),
     )
     op.create_index("ix_edge_idempotency_keys_expires_at", "edge_idempotency_keys", ["expires_at"])
 
