@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+DEV_ORIGINS = ["http://localhost:5173", "http://localhost:3000"]  # Vite and the usual React dev server
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -57,6 +60,16 @@ class Settings(BaseSettings):
     webhook_retry_base_s: float = 30.0  # backoff: base * 2^(attempt-1), at most a day
     webhook_pause_after_failures: int = 20  # consecutive failed attempts that pause a subscription
     action_due_soon_days: int = 3  # action.due_soon is sent this many days before the due date
+    # Edge (gateway): rate limits per API client / user and per webhook source, fixed one-minute windows.
+    rate_limit_per_minute: int = 600
+    # Per SIS source on /webhooks/sis/{source_id}.
+    webhook_rate_limit_per_minute: int = 600
+    # How long an Idempotency-Key's first response is kept and replayed.
+    idempotency_ttl_s: int = 24 * 3600
+    # Encrypts the stored responses (they may hold a shown-once secret), together with the caller's own key.
+    idempotency_encryption_key: str = Field(default="dev-only-idempotency-key-change-me", repr=False)
+    # Browser origins allowed by CORS (JSON list in K12_CORS_ORIGINS); development adds the local SPA dev servers.
+    cors_origins: list[str] = []
 
     # Keyed hash for student identifiers: pseudonyms stable per deployment, useless elsewhere.
     pseudonym_key: str = Field(default="dev-only-pseudonym-key-change-me", repr=False)
@@ -64,6 +77,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        dev = DEV_ORIGINS if self.env == Environment.development else []
+        return list(dict.fromkeys([*self.cors_origins, *dev]))
 
 
 @lru_cache

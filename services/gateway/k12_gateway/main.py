@@ -7,10 +7,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from k12shared.app import create_service_app
 from k12_gateway.auth.router import router as auth_router
 from k12_gateway.clients.router import router as clients_router
+from k12_gateway.edge.conditional import ConditionalGetMiddleware
+from k12_gateway.edge.idempotency import IdempotencyMiddleware
+from k12_gateway.edge.ratelimit import RateLimitMiddleware
+from k12_gateway.edge.state import close_edge_pool, open_edge_pool
 from k12_gateway.openapi import MergedOpenAPI
 from k12_gateway.proxy.router import router as proxy_router
 from k12_gateway.proxy.routes import ROUTE_PREFIXES
@@ -39,10 +45,34 @@ app = create_service_app(
     routers=[auth_router, clients_router, screens_router, proxy_router],
     streaming_paths=("/api/v1/ingest/uploads",),
     readiness_checks=[upstreams_ready],
+    on_startup=[open_edge_pool],
+    on_shutdown=[close_edge_pool],
     # Served below, merged with every service's document.
     openapi_url=None,
     docs_url=None,
     redoc_url=None,
+)
+# Edge layers sit inside the request-context middleware (so refusals are logged with their request id),
+# outermost first: rate limit, then idempotency keys, then conditional GET.
+app.user_middleware.extend(Middleware(layer) for layer in (RateLimitMiddleware, IdempotencyMiddleware, ConditionalGetMiddleware))
+# CORS outside everything: a preflight is answered before any other layer sees it.
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=app.state.settings.allowed_origins,
+    allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allow_headers=["authorization", "content-type", "idempotency-key", "if-none-match", "x-request-id"],
+    expose_headers=[
+        "etag",
+        "location",
+        "retry-after",
+        "idempotent-replayed",
+        "x-request-id",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "ratelimit-policy",
+    ],
+    max_age=600,
 )
 _merged = MergedOpenAPI()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from typing import Any
@@ -47,7 +48,7 @@ class MergedOpenAPI:
         return doc
 
     async def _build(self, app: FastAPI) -> tuple[dict[str, Any], bool]:
-        base = app.openapi()
+        base = copy.deepcopy(app.openapi())
         doc: dict[str, Any] = {
             **base,
             "paths": {p: v for p, v in base.get("paths", {}).items() if p.startswith(PUBLIC_PREFIXES)},
@@ -77,6 +78,79 @@ class MergedOpenAPI:
                 tags.setdefault(tag["name"], tag)
         doc["components"].setdefault("securitySchemes", {})["HTTPBearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         doc["security"] = [{"HTTPBearer": []}]
-        if tags:
-            doc["tags"] = list(tags.values())
+        describe_edge(doc, tags)
         return doc, complete
+
+
+# --- What the edge adds to every operation: tags, rate limits, idempotency keys, conditional GET ---
+
+TAG_DESCRIPTIONS = {
+    "auth": "Tokens (OAuth2 client credentials) and the keys that sign them.",
+    "api clients": "Partner integrations of a district: register, list, rotate and revoke client credentials.",
+    "screens": "The SPA-facing API: one call per screen, composed from the services; a missing part is named, not fatal.",
+    "health": "Liveness and readiness probes.",
+}
+RATE_LIMITED_PREFIXES = ("/api/v1/", "/app/v1/", "/webhooks/")
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+_RATE_HEADERS = {
+    "RateLimit-Limit": {"description": "Requests allowed in the current one-minute window", "schema": {"type": "integer"}},
+    "RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
+    "RateLimit-Reset": {"description": "Seconds until the window resets", "schema": {"type": "integer"}},
+}
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: the same key with the same request replays the first response (`Idempotent-Replayed: true`); "
+        "with a different request it answers 422; while the first is still running, 409. Keys are per caller and kept 24 hours."
+    ),
+    "schema": {"type": "string", "maxLength": 255},
+    "example": "5f0c8a4e-1b7d-4a86-9f51-0d5c2f3b9e11",
+}
+IF_NONE_MATCH_PARAMETER = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An `ETag` from an earlier answer: 304 Not Modified when the representation is unchanged.",
+    "schema": {"type": "string"},
+}
+
+
+def _problem(description: str, headers: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def describe_edge(doc: dict[str, Any], tags: dict[str, dict]) -> None:
+    """Tag every operation, and document the edge's headers and answers where the gateway enforces them."""
+    for path, item in doc["paths"].items():
+        service = owner_of(path) or "gateway"
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS or not isinstance(operation, dict):
+                continue
+            operation.setdefault("tags", [service])
+            if path.startswith(RATE_LIMITED_PREFIXES):
+                _describe_limited(operation, method)
+    used = {tag for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) for tag in op.get("tags", [])}
+    for name in sorted(used):
+        tag = tags.setdefault(name, {"name": name})
+        tag.setdefault("description", TAG_DESCRIPTIONS.get(name, f"Operations of the {name} service." if name in ROUTE_PREFIXES else name.capitalize() + "."))
+    doc["tags"] = sorted(tags.values(), key=lambda t: t["name"])
+
+
+def _describe_limited(operation: dict, method: str) -> None:
+    responses = operation.setdefault("responses", {})
+    too_many = responses.setdefault("429", _problem("Too many requests: wait `Retry-After` seconds"))
+    too_many.setdefault("headers", {}).update({"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}, **_RATE_HEADERS})
+    parameters = operation.setdefault("parameters", [])
+    names = {p.get("name", "").lower() for p in parameters if isinstance(p, dict)}
+    if method == "post" and "idempotency-key" not in names:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+        responses.setdefault("409", _problem("A request with this Idempotency-Key is still in flight"))
+        responses.setdefault("422", _problem("Invalid request, or an Idempotency-Key reused with a different request"))
+    if method == "get" and "if-none-match" not in names:
+        parameters.append(IF_NONE_MATCH_PARAMETER)
+        responses.setdefault("304", {"description": "Not modified: the `ETag` given in `If-None-Match` still matches"})

@@ -3,6 +3,7 @@
 from k12shared.models.audit import AuditEntry
 from k12shared.models.base import Base
 from k12shared.models.catalog import Metric, Subgroup
+from k12shared.models.edge import IdempotencyKey, RateLimitWindow
 from k12shared.models.identity import ApiClient, User, UserMembership
 from k12shared.models.metrics import Framework, Score, Target
 from k12shared.models.observations import Observation, ObservationHistory, ValueStatus, Visibility
@@ -51,12 +52,14 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Framework",
+    "IdempotencyKey",
     "Metric",
     "Observation",
     "ObservationHistory",
     "OrgType",
     "Organization",
     "Score",
+    "RateLimitWindow",
     "Subgroup",
     "Target",
     "User",

@@ -105,7 +105,12 @@ async def platform(settings, tmp_path_factory) -> Platform:
     await recreate_database(database_url)
     await asyncio.to_thread(upgrade, database_url)
     ports = {name: free_port() for name in SERVICES}
-    env = platform_env(database_url, ports, K12_LOG_LEVEL="INFO", K12_DB_POOL_SIZE="5")
+    env = platform_env(
+        database_url, ports, K12_LOG_LEVEL="INFO", K12_DB_POOL_SIZE="5",
+        # Tests share a few tokens across many calls: limits are exercised by a gateway of their own
+        # (tests/e2e/test_edge_rate_limits.py), not by every test.
+        K12_RATE_LIMIT_PER_MINUTE="1000000", K12_WEBHOOK_RATE_LIMIT_PER_MINUTE="1000000",
+    )
     log_dir = tmp_path_factory.mktemp("platform-logs")
     running = Platform(database_url=database_url, env=env, ports=ports, log_dir=log_dir)
     for name in [*SERVICES, *WORKERS]:

@@ -20,10 +20,10 @@ _basic = HTTPBasic(auto_error=False)
 
 
 class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "Bearer"
-    expires_in: int
-    scope: str = ""
+    access_token: str = Field(description="A JWT (RS256); send it as `Authorization: Bearer <token>`", examples=["eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.e30.c2ln"])
+    token_type: str = Field("Bearer", examples=["Bearer"])
+    expires_in: int = Field(description="Seconds until the token expires", examples=[3600])
+    scope: str = Field("", description="The scopes granted, space-separated", examples=["metrics:read routines:read"])
 
 
 class DevTokenIn(BaseModel):
@@ -31,12 +31,29 @@ class DevTokenIn(BaseModel):
     district: str | None = Field(None, description="Platform id, state id or NCES id; the demo district when omitted")
 
 
-@router.get("/.well-known/jwks.json", operation_id="getJwks", summary="Public keys that sign K12 Perform tokens")
+@router.get(
+    "/.well-known/jwks.json",
+    operation_id="getJwks",
+    openapi_extra={"security": []},  # no token needed
+    summary="Public keys that sign K12 Perform tokens",
+    description="A JSON Web Key Set (RFC 7517). Keys carry a `kid`; during a key rotation both the new and the previous key are listed.",
+)
 async def jwks(request: Request) -> dict:
     return request.app.state.keyring.own_jwks()
 
 
-@router.post("/auth/token", operation_id="issueToken", summary="OAuth2 client credentials: exchange client id and secret for a token")
+@router.post(
+    "/auth/token",
+    operation_id="issueToken",
+    openapi_extra={"security": []},  # no token needed
+    summary="OAuth2 client credentials: exchange client id and secret for a token",
+    description=(
+        "RFC 6749 §4.4. Send `grant_type=client_credentials` form-encoded, with the client id and secret either as form "
+        "fields or in HTTP Basic authentication. `scope` narrows the token to some of the client's scopes. "
+        "Errors carry the OAuth2 `error` code (`invalid_client`, `invalid_scope`, `unsupported_grant_type`)."
+    ),
+    responses={400: {"description": "Unsupported grant type or scope not granted"}, 401: {"description": "Unknown client, wrong or revoked secret"}},
+)
 async def token(
     request: Request,
     session: SessionDep,
@@ -73,7 +90,13 @@ async def token(
     return TokenOut(access_token=access_token, expires_in=ttl, scope=" ".join(sorted(requested)))
 
 
-@router.post("/auth/dev-token", operation_id="issueDevToken", summary="Development only: a token for a demo user of a role")
+@router.post(
+    "/auth/dev-token",
+    operation_id="issueDevToken",
+    openapi_extra={"security": []},  # no token needed
+    summary="Development only: a token for a demo user of a role",
+    description="Signs in a demo user of the given role in a district (by platform id, state id or NCES id). Answers 404 in production.",
+)
 async def dev_token(data: DevTokenIn, request: Request, session: SessionDep) -> TokenOut:
     settings, keyring = request.app.state.settings, request.app.state.keyring
     if settings.is_production:

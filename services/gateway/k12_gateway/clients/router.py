@@ -18,25 +18,34 @@ router = APIRouter(prefix="/api/v1/api-clients", tags=["api clients"], responses
 ClientAdmin = Annotated[Principal, requires(Scope.clients_write, Role.district_admin)]
 
 
-@router.post("", operation_id="createApiClient", status_code=status.HTTP_201_CREATED, summary="Register a partner integration")
+@router.post("", operation_id="createApiClient", status_code=status.HTTP_201_CREATED, summary="Register a partner integration",
+    description="District admins only. The answer carries `client_secret` once: store it now. Exchange it at `POST /auth/token`. Honours `Idempotency-Key`; a replay returns the same secret to the same caller only.",
+    response_description="The new client, with its secret",
+)
 async def create_client(data: ApiClientIn, session: SessionDep, principal: ClientAdmin, request: Request) -> ApiClientWithSecret:
     client, secret = await service.create(session, principal, data)
     await audit.record(session, request, principal, action="create", resource="api_client", resource_id=client.id, district_id=client.district_id)
     return ApiClientWithSecret(**ApiClientOut.model_validate(client).model_dump(), client_secret=secret)
 
 
-@router.get("", operation_id="listApiClients", summary="The district's API clients")
+@router.get("", operation_id="listApiClients", summary="The district's API clients",
+    description="Cursor-paginated, oldest first; secrets are never listed.",
+)
 async def list_clients(session: SessionDep, principal: ClientAdmin, cursor: CursorParam = None, limit: LimitParam = 50) -> Page[ApiClientOut]:
     rows, next_cursor = await paginate(session, service.list_query(principal), [ApiClient.id], cursor=cursor, limit=limit)
     return Page(items=[ApiClientOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/{id}", operation_id="getApiClient", summary="One API client")
+@router.get("/{id}", operation_id="getApiClient", summary="One API client",
+    description="Another district's client answers 404.",
+)
 async def get_client(id: uuid.UUID, session: SessionDep, principal: ClientAdmin) -> ApiClientOut:
     return ApiClientOut.model_validate(await service.get_for(session, principal, id))
 
 
-@router.post("/{id}/rotate", operation_id="rotateApiClientSecret", summary="Issue a new secret; the old one stays valid for a grace period")
+@router.post("/{id}/rotate", operation_id="rotateApiClientSecret", summary="Issue a new secret; the old one stays valid for a grace period",
+    description="For rolling a secret without downtime: deploy the new secret within `grace_period_s`, after which the previous one stops working.",
+)
 async def rotate_secret(id: uuid.UUID, data: RotateIn, session: SessionDep, principal: ClientAdmin, request: Request) -> ApiClientWithSecret:
     client = await service.get_for(session, principal, id)
     secret = await service.rotate(session, client, data.grace_period_s)
@@ -44,7 +53,9 @@ async def rotate_secret(id: uuid.UUID, data: RotateIn, session: SessionDep, prin
     return ApiClientWithSecret(**ApiClientOut.model_validate(client).model_dump(), client_secret=secret)
 
 
-@router.delete("/{id}", operation_id="revokeApiClient", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a client: no new tokens")
+@router.delete("/{id}", operation_id="revokeApiClient", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a client: no new tokens",
+    description="Tokens already issued stay valid until they expire (at most `K12_ACCESS_TOKEN_TTL_S`).",
+)
 async def revoke_client(id: uuid.UUID, session: SessionDep, principal: ClientAdmin, request: Request) -> Response:
     client = await service.get_for(session, principal, id)
     await service.revoke(session, client)

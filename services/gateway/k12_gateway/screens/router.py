@@ -15,7 +15,9 @@ from k12_gateway.screens.compose import Part, compose
 router = APIRouter(prefix="/app/v1", tags=["screens"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/dashboard", operation_id="getDashboard", summary="The district dashboard in one call")
+@router.get("/dashboard", operation_id="getDashboard", summary="The district dashboard in one call",
+    description="Score with classification and trend, points at risk, largest equity gaps, goals with data status and latest judgment, overdue and due-soon actions, next meetings, latest data loads. Parts a service could not give are listed in `missing`.",
+)
 async def dashboard(
     request: Request, principal: CurrentPrincipal, district: Annotated[uuid.UUID | None, Query(description="For users of several districts")] = None
 ) -> dict[str, Any]:
@@ -35,7 +37,9 @@ async def dashboard(
     return await compose(request.app.state.services, principal, parts)
 
 
-@router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first")
+@router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first",
+    description="Open actions owned by the caller: overdue first, then by due date.",
+)
 async def my_actions(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     parts = [Part("actions", "routines", "/api/v1/actions", {"owner": principal.subject, "limit": 200})]
     screen = await compose(request.app.state.services, principal, parts)
@@ -45,7 +49,9 @@ async def my_actions(request: Request, principal: CurrentPrincipal) -> dict[str,
     return {"items": items, "missing": screen["missing"]}
 
 
-@router.get("/meetings/{meeting_id}/room", operation_id="getMeetingRoom", summary="Agenda, pack, actions and decisions of a meeting")
+@router.get("/meetings/{meeting_id}/room", operation_id="getMeetingRoom", summary="Agenda, pack, actions and decisions of a meeting",
+    description="Everything the meeting screen shows, in one call; parts that could not be had are listed in `missing`.",
+)
 async def meeting_room(meeting_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     parts = [
         Part("meeting", "routines", f"/api/v1/meetings/{meeting_id}"),
