@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     idempotency_encryption_key: str = Field(default="dev-only-idempotency-key-change-me", repr=False)
     # Browser origins allowed by CORS (JSON list in K12_CORS_ORIGINS); development adds the local SPA dev servers.
     cors_origins: list[str] = []
+    # Ingest: where uploaded and pulled files wait for the worker (shared by the ingest API and its worker).
+    ingest_spool_dir: Path = REPO_ROOT / ".data" / "ingest-spool"
+    # Ingest: a file whose share of bad rows is above this loads nothing.
+    ingest_max_bad_row_share: float = 0.1
+    # SIS webhooks: how long the previous signing secret stays valid after a rotation.
+    webhook_secret_grace_s: int = 24 * 3600
 
     # Keyed hash for student identifiers: pseudonyms stable per deployment, useless elsewhere.
     pseudonym_key: str = Field(default="dev-only-pseudonym-key-change-me", repr=False)

@@ -24,7 +24,7 @@ SERVICES = {
     "ingest": "k12_ingest.main:app",
 }
 # Extra processes the platform runs (queue workers); each a module run with ``python -m``.
-WORKERS: dict[str, str] = {"routines-worker": "k12_routines.worker"}
+WORKERS: dict[str, str] = {"routines-worker": "k12_routines.worker", "ingest-worker": "k12_ingest.worker"}
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """metrics and scoring: frameworks (versioned documents), scores with history, targets; ships Missouri MSIP 5
 
 Revision ID: 20261122_0020
-Revises: 20261122_0003
+Revises: 20261122_0010
 Create Date: 2026-11-22 17:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "20261122_0020"
-down_revision = "20261122_0003"
+down_revision = "20261122_0010"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 capacity reviews, calendar feeds, outbox and webhook subscriptions
 
 Revision ID: 20261122_0030
-Revises: 20261122_0003
+Revises: 20261122_0020
 Create Date: 2026-11-22 18:14:04.492990
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "20261122_0030"
-down_revision = "20261122_0003"
+down_revision = "20261122_0020"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """edge: rate-limit windows and idempotency keys shared by the gateway replicas
 
 Revision ID: 20261122_0040
-Revises: 20261122_0003
+Revises: 20261122_0030
 Create Date: 2026-11-22 18:20:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "20261122_0040"
-down_revision = "20261122_0003"
+down_revision = "20261122_0030"
 branch_labels = None
 depends_on = None
 

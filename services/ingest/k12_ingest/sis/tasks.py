@@ -1,0 +1,259 @@
+"""Worker side of SIS webhooks: apply a delivery's Ed-Fi records, then re-derive the district's metrics.
+
+One transaction per delivery, serialized per district (advisory lock), so the derived counts are
+always computed from a consistent set of records. Records are keyed by their Ed-Fi natural key:
+a re-sent or updated record replaces the stored one and is never counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import orjson
+from pgqueuer import PgQueuer
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from k12shared.models import Organization, SisQuarantine, SisRecord, SisDelivery
+from k12shared.queue import WorkerContext, job_payload
+from k12_ingest.clients import resolve_orgs
+from k12_ingest.sis.derive import derive_district_year
+from k12_ingest.sis.edfi import RESOURCES, ParsedRecord, RecordError
+
+log = logging.getLogger("k12.ingest.sis")
+DELIVERY_ENTRYPOINT = "ingest.sis_delivery"
+ERROR_LIMIT = 20
+WRITE_BATCH = 2000  # rows per INSERT: 8 parameters each stays under PostgreSQL's 32,767
+
+
+def register(pgq: PgQueuer, ctx: WorkerContext) -> None:
+    @pgq.entrypoint(DELIVERY_ENTRYPOINT, concurrency_limit=8)
+    async def deliver(job) -> None:
+        await process_delivery(ctx, int(job_payload(job)["delivery_id"]))
+
+
+async def process_delivery(ctx: WorkerContext, delivery_id: int) -> None:
+    try:
+        await _process(ctx, delivery_id)
+    except Exception as exc:
+        log.exception("SIS delivery failed", extra={"delivery_id": delivery_id})
+        async with ctx.sessions() as session, session.begin():
+            delivery = await session.get(SisDelivery, delivery_id, with_for_update=True)
+            if delivery is not None and delivery.status != "processed":
+                delivery.status, delivery.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+                delivery.processed_at = datetime.now(UTC)
+
+
+async def _process(ctx: WorkerContext, delivery_id: int) -> None:
+    async with ctx.sessions() as session:
+        delivery = await session.get(SisDelivery, delivery_id)
+        if delivery is None or delivery.status == "processed":
+            return
+        payload = orjson.loads(delivery.body)
+        district = await session.get(Organization, delivery.district_id)
+    resource, action, records = payload["resource"], payload.get("action", "upsert"), payload.get("data", [])
+    errors: list[str] = []
+    if resource == "schools" and action == "upsert":
+        await _upsert_schools(ctx, district, records, errors)
+    async with ctx.sessions() as session, session.begin():
+        delivery = await session.get(SisDelivery, delivery_id, with_for_update=True)
+        if delivery.status == "processed":
+            return  # another worker got there first
+        await session.execute(text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sis-district:{district.id}"})
+        schools = await _schools_of(session, district.id)
+        years: set[int] = set()
+        quarantined = 0
+        if resource in RESOURCES:
+            parsed = _parse(ctx, resource, records, district.id, errors)
+            quarantined = await _apply(session, delivery, resource, action, parsed, schools, years)
+        years |= await _release_quarantine(session, district.id, schools)
+        for year in sorted(years):
+            await derive_district_year(session, ctx.settings, district, schools, year)
+        delivery.status, delivery.processed_at = "processed", datetime.now(UTC)
+        delivery.records, delivery.quarantined = len(records), quarantined
+        delivery.error = "; ".join(errors[:ERROR_LIMIT]) or None
+        delivery.body = None  # the student-level payload is not kept once applied
+
+
+def _parse(ctx: WorkerContext, resource: str, records: list[dict], district_id: uuid.UUID, errors: list[str]) -> list[ParsedRecord]:
+    parse = RESOURCES[resource]
+    out = []
+    for i, record in enumerate(records):
+        try:
+            out.append(parse(record, ctx.settings.pseudonym_key, district_id))
+        except (RecordError, TypeError, AttributeError, ValueError) as exc:
+            errors.append(f"data[{i}]: {exc}")
+    return out
+
+
+async def _schools_of(session: AsyncSession, district_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """The district's schools by Ed-Fi id and by state id."""
+    rows = await session.execute(
+        select(Organization.id, Organization.edfi_id, Organization.state_id).where(
+            Organization.district_id == district_id, Organization.type == "school"
+        )
+    )
+    schools: dict[str, uuid.UUID] = {}
+    for org_id, edfi_id, state_id in rows:
+        for ref in (state_id, edfi_id):
+            if ref:
+                schools[str(ref)] = org_id
+    return schools
+
+
+async def _upsert_schools(ctx: WorkerContext, district: Organization, records: list[dict], errors: list[str]) -> None:
+    """Create the district's schools it does not have yet (metrics-api owns organizations)."""
+    own_ids = {str(district.edfi_id or ""), str(district.state_id or "")} - {""}
+    items = []
+    for i, record in enumerate(records):
+        school_id = str(record.get("schoolId") or "")
+        lea = str((record.get("localEducationAgencyReference") or {}).get("localEducationAgencyId") or "")
+        if not school_id or not record.get("nameOfInstitution"):
+            errors.append(f"data[{i}]: missing schoolId or nameOfInstitution")
+            continue
+        if lea and lea not in own_ids:
+            errors.append(f"data[{i}]: school {school_id} belongs to LEA {lea}, not this district")
+            continue
+        items.append(
+            {
+                "type": "school",
+                "name": str(record["nameOfInstitution"])[:300],
+                "state_code": district.state_code,
+                "state_id": school_id,
+                "edfi_id": school_id,
+                "parent_id": str(district.id),
+                "timezone": district.timezone,
+            }
+        )
+    if items:
+        await resolve_orgs(ctx.services["metrics"], ctx.settings, ctx.keyring, items)
+
+
+async def _apply(
+    session: AsyncSession,
+    delivery: SisDelivery,
+    resource: str,
+    action: str,
+    parsed: list[ParsedRecord],
+    schools: dict[str, uuid.UUID],
+    years: set[int],
+) -> int:
+    known = {r.natural_key: r for r in parsed if r.school_ref in schools}  # the last of a repeated key wins
+    held = {r.natural_key: r for r in parsed if r.school_ref not in schools}
+    if known:
+        await _write(session, delivery.district_id, delivery.source_id, resource, action, known.values(), schools)
+        years |= {r.school_year for r in known.values() if r.school_year}
+    if held:
+        await _hold(session, delivery.district_id, delivery.source_id, resource, action, held.values())
+    return len(held)
+
+
+async def _write(
+    session: AsyncSession,
+    district_id: uuid.UUID,
+    source_id: uuid.UUID | None,
+    resource: str,
+    action: str,
+    records: Iterable[ParsedRecord],
+    schools: dict[str, uuid.UUID],
+) -> None:
+    records = sorted(records, key=lambda r: r.natural_key)
+    if action == "delete":
+        keys = [r.natural_key for r in records]
+        await session.execute(
+            delete(SisRecord).where(SisRecord.district_id == district_id, SisRecord.resource == resource, SisRecord.natural_key.in_(keys))
+        )
+        return
+    for start in range(0, len(records), WRITE_BATCH):
+        await _upsert_records(session, district_id, source_id, resource, records[start : start + WRITE_BATCH], schools)
+
+
+async def _upsert_records(
+    session: AsyncSession, district_id: uuid.UUID, source_id: uuid.UUID | None, resource: str, records: list[ParsedRecord], schools: dict[str, uuid.UUID]
+) -> None:
+    rows = [
+        dict(
+            district_id=district_id,
+            resource=resource,
+            natural_key=r.natural_key,
+            school_org_id=schools[r.school_ref],
+            school_year=r.school_year,
+            student_key=r.student_key,
+            data=r.data,
+            source_id=source_id,
+        )
+        for r in records
+    ]
+    stmt = insert(SisRecord).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["district_id", "resource", "natural_key"],
+        set_={
+            "school_org_id": stmt.excluded.school_org_id,
+            "school_year": stmt.excluded.school_year,
+            "student_key": stmt.excluded.student_key,
+            "data": stmt.excluded.data,
+            "source_id": stmt.excluded.source_id,
+            "updated_at": text("now()"),
+        },
+    )
+    await session.execute(stmt)
+
+
+async def _hold(
+    session: AsyncSession, district_id: uuid.UUID, source_id: uuid.UUID | None, resource: str, action: str, records: Iterable[ParsedRecord]
+) -> None:
+    records = sorted(records, key=lambda r: r.natural_key)
+    for start in range(0, len(records), WRITE_BATCH):
+        await _hold_batch(session, district_id, source_id, resource, action, records[start : start + WRITE_BATCH])
+
+
+async def _hold_batch(
+    session: AsyncSession, district_id: uuid.UUID, source_id: uuid.UUID | None, resource: str, action: str, records: list[ParsedRecord]
+) -> None:
+    rows = [
+        dict(
+            district_id=district_id,
+            source_id=source_id,
+            resource=resource,
+            action=action,
+            natural_key=r.natural_key,
+            school_ref=r.school_ref,
+            school_year=r.school_year,
+            student_key=r.student_key,
+            data=r.data,
+            reason=f"unknown school {r.school_ref}",
+        )
+        for r in records
+    ]
+    stmt = insert(SisQuarantine).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["district_id", "resource", "natural_key"],
+        set_={"action": stmt.excluded.action, "data": stmt.excluded.data, "school_year": stmt.excluded.school_year, "source_id": stmt.excluded.source_id},
+    )
+    await session.execute(stmt)
+
+
+async def _release_quarantine(session: AsyncSession, district_id: uuid.UUID, schools: dict[str, uuid.UUID]) -> set[int]:
+    """Apply held records whose school now exists, in the order they arrived; returns the years touched."""
+    if not schools:
+        return set()
+    held = (
+        await session.execute(
+            select(SisQuarantine)
+            .where(SisQuarantine.district_id == district_id, SisQuarantine.school_ref.in_(list(schools)))
+            .order_by(SisQuarantine.id)
+        )
+    ).scalars().all()
+    groups: dict[tuple[str, str, uuid.UUID | None], list[ParsedRecord]] = {}
+    for item in held:  # one item per natural key, so applying by group keeps every record's last state
+        record = ParsedRecord(item.natural_key, item.school_ref, item.school_year, item.student_key, item.data)
+        groups.setdefault((item.resource, item.action, item.source_id), []).append(record)
+    for (resource, action, source_id), records in groups.items():
+        await _write(session, district_id, source_id, resource, action, records, schools)
+    if held:
+        await session.execute(delete(SisQuarantine).where(SisQuarantine.id.in_([h.id for h in held])))
+    return {h.school_year for h in held if h.school_year}
