@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 512 * 1024 * 1024
     max_page_size: int = 500
     suppression_threshold: int = 10
+    # Per-state small-n thresholds overriding suppression_threshold, as JSON: {"TX": 5}.
+    suppression_thresholds_by_state: dict[str, int] = Field(default_factory=dict)
     log_level: str = "INFO"
 
     # routines-api: outbound webhooks (Standard Webhooks) and action reminders.
