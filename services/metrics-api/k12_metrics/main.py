@@ -9,10 +9,11 @@ from k12_metrics.orgs.router import internal as orgs_internal
 from k12_metrics.orgs.router import router as orgs_router
 from k12_metrics.scoring.router import internal as scoring_internal
 from k12_metrics.scoring.router import router as scoring_router
+from k12_metrics.targets.router import router as targets_router
 
 app = create_service_app(
     "metrics-api",
     title="K12 Perform metrics API",
     description="Organizations, the metric catalog, observations, equity gaps, targets, benchmarks and accountability scores.",
-    routers=[orgs_router, orgs_internal, catalog_router, frameworks_router, scoring_router, scoring_internal],
+    routers=[orgs_router, orgs_internal, catalog_router, frameworks_router, scoring_router, scoring_internal, targets_router],
 )

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Numeri
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from k12shared.models.base import Base, created_at, uuid_pk
+from k12shared.models.base import Base, created_at, updated_at, uuid_pk
 
 
 class Framework(Base):
@@ -47,8 +47,10 @@ class Score(Base):
 
 
 class Target(Base):
+    """A metric's target for an org and subgroup, or for a gap (subgroup minus reference), with its trajectory."""
+
     __tablename__ = "targets"
-    __table_args__ = (Index("ix_targets_org_id", "org_id"),)
+    __table_args__ = (Index("ix_targets_org_id", "org_id"), Index("ix_targets_district_id", "district_id"))
 
     id: Mapped[uuid.UUID] = uuid_pk()
     org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("organizations.id"))
@@ -61,4 +63,9 @@ class Target(Base):
     target_value: Mapped[float] = mapped_column(Numeric(14, 4))
     trajectory: Mapped[dict] = mapped_column(JSONB)
     tolerance: Mapped[float] = mapped_column(Numeric(14, 4))
+    # Set for a gap target: the value judged is subgroup minus this reference group.
+    reference_subgroup_code: Mapped[str | None] = mapped_column(String(40), ForeignKey("subgroups.code"))
+    title: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

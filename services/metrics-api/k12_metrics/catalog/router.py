@@ -17,6 +17,7 @@ from k12shared.models import Metric, Observation
 from k12shared.pagination import CursorParam, LimitParam, Page, paginate
 from k12_metrics.access import visible_observations
 from k12_metrics.periods import parse_range, show
+from k12_metrics.suppression import hidden_cells, key_of
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=PROBLEM_RESPONSES)
 
@@ -52,7 +53,11 @@ class ObservationOut(BaseModel):
     visibility: str
 
 
-def observation_out(o: Observation) -> ObservationOut:
+def observation_out(o: Observation, hidden: bool = False) -> ObservationOut:
+    if hidden:  # a private cell below the threshold, or one that would reveal such a cell
+        return ObservationOut(org_id=o.org_id, metric=o.metric_code, subgroup=o.subgroup_code, period=show(o.school_year), status="suppressed",
+                              value=None, lower=None, upper=None, lower_inclusive=None, upper_inclusive=None, published_as=None, n=None,
+                              visibility=o.visibility)
     exact = o.status == "exact"
     num = lambda v: None if v is None else float(v)  # noqa: E731
     return ObservationOut(
@@ -98,7 +103,8 @@ async def list_observations(
         low, high = parse_range(period)
         stmt = stmt.where(Observation.school_year.between(low, high))
     rows, next_cursor = await paginate(session, stmt, _KEY, cursor=cursor, limit=limit)
-    items = [observation_out(r) for r in rows]
+    hidden = await hidden_cells(session, rows)
+    items = [observation_out(r, key_of(r) in hidden) for r in rows]
     if format == "csv":
         return Response(_csv(items), media_type="text/csv", headers={"x-next-cursor": next_cursor or ""})
     return Page(items=items, next_cursor=next_cursor)
