@@ -10,10 +10,14 @@ from k12_metrics.orgs.router import router as orgs_router
 from k12_metrics.scoring.router import internal as scoring_internal
 from k12_metrics.scoring.router import router as scoring_router
 from k12_metrics.targets.router import router as targets_router
+from k12_metrics.equity.router import router as equity_router
+from k12_metrics.benchmarks.router import router as benchmarks_router
+from k12_metrics.scorecard.router import router as scorecard_router
 
 app = create_service_app(
     "metrics-api",
     title="K12 Perform metrics API",
     description="Organizations, the metric catalog, observations, equity gaps, targets, benchmarks and accountability scores.",
-    routers=[orgs_router, orgs_internal, catalog_router, frameworks_router, scoring_router, scoring_internal, targets_router],
+    routers=[orgs_router, orgs_internal, catalog_router, frameworks_router, scoring_router, scoring_internal, targets_router,
+             equity_router, benchmarks_router, scorecard_router],
 )
