@@ -192,3 +192,18 @@ async def test_what_if_raising_graduation_and_attendance_never_lowers_score(clie
     assert r.status_code == 200, r.text
     assert r.json()["points_earned"] >= base["points_earned"] and r.json()["stored"] is False
     assert (await session.scalar(Score.__table__.select().where(Score.org_id == hazelwood.id).limit(1))) is None
+
+
+async def test_district_admin_computes_its_scores_and_history_keeps_each_run(client, hazelwood, make_token, auth):
+    h = auth(make_token("district_admin", district_ids=[hazelwood.id]))
+    r = await client.post(f"/api/v1/orgs/{hazelwood.id}/scores/compute", json={"periods": ["2022-23"]}, headers=h)
+    assert r.status_code == 200, r.text
+    [stored] = r.json()["stored"]
+    score = (await client.get(f"/api/v1/orgs/{hazelwood.id}/scores", params={"period": "2022-23"}, headers=h)).json()
+    assert stored["points_earned"] == score["points_earned"] and stored["classification"] == score["classification"]
+    everything = (await client.post(f"/api/v1/orgs/{hazelwood.id}/scores/compute", json={}, headers=h)).json()["stored"]
+    assert len(everything) > 5 and everything[-1]["period"] == "2022-23"
+    staff = auth(make_token("staff", district_ids=[hazelwood.id]))
+    assert (await client.post(f"/api/v1/orgs/{hazelwood.id}/scores/compute", json={}, headers=staff)).status_code == 403
+    other = auth(make_token("district_admin", district_ids=[uuid.uuid4()]))
+    assert (await client.post(f"/api/v1/orgs/{hazelwood.id}/scores/compute", json={}, headers=other)).status_code == 404

@@ -76,21 +76,76 @@ def level_points(doc: FrameworkDocument, component: Component, index: int | None
     return round(component.points_possible * doc.param(component.levels[index].share), 2)
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A component with its parameters resolved: what scoring thousands of orgs reads in its loop."""
+
+    key: str
+    name: str
+    points: float
+    inputs: tuple[tuple[str, str], ...]
+    rule: str
+    higher: bool
+    levels: tuple[tuple[str, str, float, float], ...]  # name, threshold parameter, threshold, share
+
+
+_COMPILED: dict[int, tuple[FrameworkDocument, tuple[Rule, ...]]] = {}
+
+
+def compiled(doc: FrameworkDocument) -> tuple[Rule, ...]:
+    cached = _COMPILED.get(id(doc))
+    if cached is not None and cached[0] is doc:
+        return cached[1]
+    rules = tuple(
+        Rule(c.key, c.name, c.points_possible, tuple((i.metric, i.subgroup) for i in c.inputs), c.rule, c.direction == "higher_is_better",
+             tuple((lv.name, lv.threshold, doc.param(lv.threshold), doc.param(lv.share)) for lv in c.levels))
+        for c in doc.components
+    )
+    if len(_COMPILED) > 64:
+        _COMPILED.clear()
+    _COMPILED[id(doc)] = (doc, rules)
+    return rules
+
+
 def score_component(doc: FrameworkDocument, component: Component, by_key: dict, year: int) -> dict:
-    value, n, read = component_value(component, by_key, year)
-    out = {"key": component.key, "name": component.name, "points_possible": component.points_possible, "value": value, "n": n}
-    if value is None:
-        return {**out, "has_data": False, "points_earned": None, "level": None,
-                "explanation": {"observations": read, "rule": component.rule, "thresholds": [],
-                                "text": f"No usable data for {show(year)}: left out of points possible."}}
-    index, checks = rate_level(doc, component, value)
-    points = level_points(doc, component, index)
-    level = component.levels[index].name if index is not None else BELOW_FLOOR
-    share = doc.param(component.levels[index].share) if index is not None else 0.0
+    rule = next(r for r in compiled(doc) if r.key == component.key)
+    return _score_rule(rule, by_key, year, show(year))
+
+
+def _score_rule(rule: Rule, by_key: dict, year: int, period: str) -> dict:
+    read, values, n_total = [], [], 0.0
+    for metric, subgroup in rule.inputs:
+        obs = by_key.get((metric, subgroup, year))
+        if obs is None:
+            read.append({"metric": metric, "subgroup": subgroup, "period": period, "status": "missing", "value": None, "n": None})
+            continue
+        used, how = usable_value(obs)
+        read.append({"metric": metric, "subgroup": subgroup, "period": period, "status": obs.status,
+                     "value": obs.value, "used_value": used, "used_as": how, "n": obs.n})
+        if used is not None:
+            values.append(used)
+            n_total += obs.n or 0
+    out = {"key": rule.key, "name": rule.name, "points_possible": rule.points}
+    if not values:
+        return {**out, "value": None, "n": None, "has_data": False, "points_earned": None, "level": None,
+                "explanation": {"observations": read, "rule": rule.rule, "thresholds": [],
+                                "text": f"No usable data for {period}: left out of points possible."}}
+    value = values[0] if len(values) == 1 else math.fsum(values) / len(values)
+    checks, index = [], None
+    for i, (name, parameter, threshold, _) in enumerate(rule.levels):
+        met = value >= threshold if rule.higher else value <= threshold
+        checks.append({"level": name, "parameter": parameter, "threshold": threshold, "met": met})
+        if met and index is None:
+            index = i
+    if index is None:
+        level, share, points = BELOW_FLOOR, 0.0, 0.0
+    else:
+        level, share = rule.levels[index][0], rule.levels[index][3]
+        points = round(rule.points * share, 2)
     text = (f"Value {value:g} rated {level} (status rule: best level whose threshold is met); "
-            f"{level} earns {share:g} of {component.points_possible:g} points = {points:g}.")
-    return {**out, "has_data": True, "points_earned": points, "level": level,
-            "explanation": {"observations": read, "rule": component.rule, "thresholds": checks, "text": text}}
+            f"{level} earns {share:g} of {rule.points:g} points = {points:g}.")
+    return {**out, "value": value, "n": n_total or None, "has_data": True, "points_earned": points, "level": level,
+            "explanation": {"observations": read, "rule": rule.rule, "thresholds": checks, "text": text}}
 
 
 def classify(doc: FrameworkDocument, percent: float | None) -> str | None:
@@ -101,7 +156,8 @@ def classify(doc: FrameworkDocument, percent: float | None) -> str | None:
 
 def score(doc: FrameworkDocument, observations: list[Obs], year: int) -> dict:
     by_key = _index(observations)
-    components = [score_component(doc, c, by_key, year) for c in doc.components]
+    period = show(year)
+    components = [_score_rule(rule, by_key, year, period) for rule in compiled(doc)]
     scored = [c for c in components if c["has_data"]]
     earned = round(sum(c["points_earned"] for c in scored), 2)
     possible = round(sum(c["points_possible"] for c in scored), 2)

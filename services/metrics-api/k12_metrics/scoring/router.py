@@ -7,14 +7,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from k12shared import audit
-from k12shared.auth import MetricsReader, Role, requires
+from k12shared.auth import MetricsReader, MetricsWriter, Role, requires
 from k12shared.auth.principal import Principal
 from k12shared.db import SessionDep
 from k12shared.errors import PROBLEM_RESPONSES, NotFound
-from k12shared.models import Organization
 from k12_metrics.access import org_for_district_user
 from k12_metrics.frameworks.router import load
-from k12_metrics.periods import parse_one, show
+from k12_metrics.periods import parse_one
 from k12_metrics.scoring import engine, service
 
 router = APIRouter(prefix="/api/v1/orgs/{org_id}/scores", tags=["scores"], responses=PROBLEM_RESPONSES)
@@ -70,23 +69,31 @@ async def what_if(org_id: uuid.UUID, body: WhatIf, session: SessionDep, principa
     return {"org_id": str(org.id), **engine.score(doc, changed, year), "changes": [c.model_dump() for c in body.changes], "stored": False}
 
 
+class ComputeRequest(BaseModel):
+    framework: str | None = None
+    periods: list[str] = Field(default_factory=list, max_length=50, description="Empty: every year with data")
+
+
+@router.post("/compute", operation_id="computeScores", summary="Compute and store the org's scores now (kept as history)")
+async def compute(org_id: uuid.UUID, body: ComputeRequest, session: SessionDep, principal: MetricsWriter, request: Request) -> dict[str, Any]:
+    org = await org_for_district_user(session, principal, org_id)
+    stored = await service.rescore_many(session, [org.id], body.framework, [parse_one(p, "periods") for p in body.periods])
+    await audit.record(session, request, principal, action="compute", resource="score", resource_id=org.id, district_id=org.district_id)
+    return {"org_id": str(org.id), "stored": stored}
+
+
 class RescoreRequest(BaseModel):
-    org_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
+    org_ids: list[uuid.UUID] = Field(min_length=1, max_length=100_000)
     school_years: list[str | int] = Field(default_factory=list, description="Empty: every year with data")
     framework: str | None = None
 
 
+STORED_LISTED = 1000
+
+
 @internal.post("/rescore", operation_id="rescore")
 async def rescore(body: RescoreRequest, session: SessionDep, _: Annotated[Principal, requires(None, Role.service)]) -> dict[str, Any]:
+    """Score the orgs (their state's framework, or the one named) and store the results as history."""
     years = [parse_one(str(y), "school_years") for y in body.school_years]
-    stored = []
-    for org_id in body.org_ids:
-        org = await session.get(Organization, org_id)
-        if org is None:
-            continue
-        fw = await load(session, body.framework, org.state_code)
-        for row in await service.rescore(session, org, fw, years):
-            stored.append({"org_id": str(org.id), "framework": f"{fw.code}@{fw.version}", "period": show(row.school_year),
-                           "points_earned": float(row.points_earned), "points_possible": float(row.points_possible),
-                           "classification": row.classification})
-    return {"stored": stored}
+    stored = await service.rescore_many(session, body.org_ids, body.framework, years)
+    return {"stored_count": len(stored), "stored": stored[:STORED_LISTED], "listed": min(len(stored), STORED_LISTED)}

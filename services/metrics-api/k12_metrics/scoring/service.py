@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
+from collections import defaultdict
+from decimal import Decimal
 
-from sqlalchemy import select, tuple_
+import orjson
+from sqlalchemy import any_, bindparam, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from k12shared.models import Framework, Observation, Organization, Score
+from k12_metrics.frameworks.router import load
 from k12_metrics.frameworks.schemas import FrameworkDocument
 from k12_metrics.periods import show
 from k12_metrics.scoring.engine import Obs, score, years_with_data
@@ -58,8 +64,61 @@ async def history(session, org_id: uuid.UUID, framework: Framework) -> list[dict
     ]
 
 
-async def rescore(session, org: Organization, framework: Framework, years: list[int] | None) -> list[Score]:
+async def rescore_many(session, org_ids: list[uuid.UUID], framework_ref: str | None, years: list[int]) -> list[dict]:
+    """Score many orgs in one pass (one read per framework, one COPY of the results): what a
+    state-wide load asks for. Each org is scored with the framework named, else its state's."""
+    orgs = (await session.execute(
+        select(Organization.id, Organization.district_id, Organization.state_code).where(Organization.id == any_(_uuid_array(org_ids)))
+    )).all()
+    by_framework: dict[uuid.UUID, tuple[Framework, list]] = {}
+    loaded: dict[str | None, Framework] = {}
+    for org in orgs:
+        key = framework_ref if framework_ref else org.state_code
+        if key not in loaded:
+            loaded[key] = await load(session, framework_ref, org.state_code)
+        framework = loaded[key]
+        by_framework.setdefault(framework.id, (framework, []))[1].append(org)
+    stored: list[dict] = []
+    for framework, members in by_framework.values():
+        stored.extend(await _score_and_store(session, framework, members, years))
+    return stored
+
+
+def _uuid_array(ids: list[uuid.UUID]):
+    return bindparam("ids", value=list(ids), type_=ARRAY(UUID(as_uuid=True)), expanding=False)
+
+
+async def _score_and_store(session, framework: Framework, orgs: list, years: list[int]) -> list[dict]:
     doc = document(framework)
-    observations = await observations_for(session, org.id, doc)
-    wanted = years or years_with_data(doc, observations)
-    return [await store(session, org, framework, score(doc, observations, y), y) for y in wanted]
+    pairs = list({(i.metric, i.subgroup) for c in doc.components for i in c.inputs})
+    stmt = select(Observation.org_id, Observation.metric_code, Observation.subgroup_code, Observation.school_year, Observation.status,
+                  Observation.value, Observation.lower, Observation.denominator).where(
+        Observation.org_id == any_(_uuid_array([o.id for o in orgs])),
+        tuple_(Observation.metric_code, Observation.subgroup_code).in_(pairs))
+    if years:
+        stmt = stmt.where(Observation.school_year.in_(years))
+    grouped: dict[uuid.UUID, list[Obs]] = defaultdict(list)
+    for org_id, metric, subgroup, year, status, value, lower, n in await session.execute(stmt):
+        grouped[org_id].append(Obs(metric, subgroup, year, status, _num(value), _num(lower), _num(n)))
+    rows, stored = [], []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of small result dicts: the cyclic collector would rescan them all, over and over
+    try:
+        for org in orgs:
+            observations = grouped.get(org.id, [])
+            for year in years or years_with_data(doc, observations):
+                result = score(doc, observations, year)
+                rows.append((org.id, org.district_id, framework.code, framework.version, year, Decimal(str(result["points_earned"])),
+                             Decimal(str(result["points_possible"])), result["classification"], orjson.dumps(result).decode()))
+                stored.append({"org_id": str(org.id), "framework": f"{framework.code}@{framework.version}", "period": show(year),
+                               "points_earned": result["points_earned"], "points_possible": result["points_possible"],
+                               "classification": result["classification"]})
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if rows:
+        connection = await (await session.connection()).get_raw_connection()
+        await connection.driver_connection.copy_records_to_table(
+            "scores", records=rows, columns=["org_id", "district_id", "framework_code", "framework_version", "school_year",
+                                             "points_earned", "points_possible", "classification", "result"])
+    return stored
