@@ -29,7 +29,7 @@ async def running_platform():
         platform.start(name)
     try:
         for name in SERVICES:
-            platform.wait_healthy(name)
+            platform.wait_healthy(name, timeout_s=120)  # a loaded 2-core machine starts six processes slowly
         async with httpx.AsyncClient(base_url=platform.url(), timeout=60) as admin_api:
             token = (await admin_api.post("/auth/dev-token", json={"role": "platform_admin"})).json()["access_token"]
             admin_api.headers["authorization"] = f"Bearer {token}"

@@ -170,6 +170,8 @@ async def test_rescore_stores_history_for_service_only(client, session, hazelwoo
     score = (await client.get(f"/api/v1/orgs/{hazelwood.id}/scores", headers=auth(make_token("platform_admin")))).json()
     assert [h["period"] for h in score["history"]] == ["2021-22", "2022-23"]
     assert score["history"][-1]["points_earned"] == score["points_earned"]
+    stored_graduation = next(c for c in score["history"][-1]["components"] if c["key"] == "graduation")
+    assert stored_graduation == {"key": "graduation", "value": 81.96, "level": "Approaching", "points_earned": 15.0, "points_possible": 30}
 
 
 async def test_risk_names_students_and_projects(client, hazelwood, make_token, auth):

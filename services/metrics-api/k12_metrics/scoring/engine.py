@@ -109,43 +109,55 @@ def compiled(doc: FrameworkDocument) -> tuple[Rule, ...]:
 
 def score_component(doc: FrameworkDocument, component: Component, by_key: dict, year: int) -> dict:
     rule = next(r for r in compiled(doc) if r.key == component.key)
-    return _score_rule(rule, by_key, year, show(year))
+    return _score_rule(rule, by_key, year, show(year), True)
 
 
-def _score_rule(rule: Rule, by_key: dict, year: int, period: str) -> dict:
+def _score_rule(rule: Rule, by_key: dict, year: int, period: str, explain: bool) -> dict:
+    """One component's value, level and points; with ``explain``, the observations read, each threshold met
+    or missed and a sentence (stored history keeps only the figures: the framework version and the
+    observations regenerate the rest)."""
     read, values, n_total = [], [], 0.0
     for metric, subgroup in rule.inputs:
         obs = by_key.get((metric, subgroup, year))
         if obs is None:
-            read.append({"metric": metric, "subgroup": subgroup, "period": period, "status": "missing", "value": None, "n": None})
+            if explain:
+                read.append({"metric": metric, "subgroup": subgroup, "period": period, "status": "missing", "value": None, "n": None})
             continue
         used, how = usable_value(obs)
-        read.append({"metric": metric, "subgroup": subgroup, "period": period, "status": obs.status,
-                     "value": obs.value, "used_value": used, "used_as": how, "n": obs.n})
+        if explain:
+            read.append({"metric": metric, "subgroup": subgroup, "period": period, "status": obs.status,
+                         "value": obs.value, "used_value": used, "used_as": how, "n": obs.n})
         if used is not None:
             values.append(used)
             n_total += obs.n or 0
     out = {"key": rule.key, "name": rule.name, "points_possible": rule.points}
     if not values:
-        return {**out, "value": None, "n": None, "has_data": False, "points_earned": None, "level": None,
-                "explanation": {"observations": read, "rule": rule.rule, "thresholds": [],
-                                "text": f"No usable data for {period}: left out of points possible."}}
+        out.update(value=None, n=None, has_data=False, points_earned=None, level=None)
+        if explain:
+            out["explanation"] = {"observations": read, "rule": rule.rule, "thresholds": [],
+                                  "text": f"No usable data for {period}: left out of points possible."}
+        return out
     value = values[0] if len(values) == 1 else math.fsum(values) / len(values)
     checks, index = [], None
     for i, (name, parameter, threshold, _) in enumerate(rule.levels):
         met = value >= threshold if rule.higher else value <= threshold
-        checks.append({"level": name, "parameter": parameter, "threshold": threshold, "met": met})
+        if explain:
+            checks.append({"level": name, "parameter": parameter, "threshold": threshold, "met": met})
         if met and index is None:
             index = i
+            if not explain:
+                break
     if index is None:
         level, share, points = BELOW_FLOOR, 0.0, 0.0
     else:
         level, share = rule.levels[index][0], rule.levels[index][3]
         points = round(rule.points * share, 2)
-    text = (f"Value {value:g} rated {level} (status rule: best level whose threshold is met); "
-            f"{level} earns {share:g} of {rule.points:g} points = {points:g}.")
-    return {**out, "value": value, "n": n_total or None, "has_data": True, "points_earned": points, "level": level,
-            "explanation": {"observations": read, "rule": rule.rule, "thresholds": checks, "text": text}}
+    out.update(value=value, n=n_total or None, has_data=True, points_earned=points, level=level)
+    if explain:
+        text = (f"Value {value:g} rated {level} (status rule: best level whose threshold is met); "
+                f"{level} earns {share:g} of {rule.points:g} points = {points:g}.")
+        out["explanation"] = {"observations": read, "rule": rule.rule, "thresholds": checks, "text": text}
+    return out
 
 
 def classify(doc: FrameworkDocument, percent: float | None) -> str | None:
@@ -154,10 +166,10 @@ def classify(doc: FrameworkDocument, percent: float | None) -> str | None:
     return next((c.name for c in doc.classification if percent >= c.min_percent), doc.classification[-1].name)
 
 
-def score(doc: FrameworkDocument, observations: list[Obs], year: int) -> dict:
+def score(doc: FrameworkDocument, observations: list[Obs], year: int, explain: bool = True) -> dict:
     by_key = _index(observations)
     period = show(year)
-    components = [_score_rule(rule, by_key, year, period) for rule in compiled(doc)]
+    components = [_score_rule(rule, by_key, year, period, explain) for rule in compiled(doc)]
     scored = [c for c in components if c["has_data"]]
     earned = round(sum(c["points_earned"] for c in scored), 2)
     possible = round(sum(c["points_possible"] for c in scored), 2)

@@ -77,7 +77,7 @@ class ComputeRequest(BaseModel):
 @router.post("/compute", operation_id="computeScores", summary="Compute and store the org's scores now (kept as history)")
 async def compute(org_id: uuid.UUID, body: ComputeRequest, session: SessionDep, principal: MetricsWriter, request: Request) -> dict[str, Any]:
     org = await org_for_district_user(session, principal, org_id)
-    stored = await service.rescore_many(session, [org.id], body.framework, [parse_one(p, "periods") for p in body.periods])
+    stored, _ = await service.rescore_many(session, [org.id], body.framework, [parse_one(p, "periods") for p in body.periods])
     await audit.record(session, request, principal, action="compute", resource="score", resource_id=org.id, district_id=org.district_id)
     return {"org_id": str(org.id), "stored": stored}
 
@@ -95,5 +95,5 @@ STORED_LISTED = 1000
 async def rescore(body: RescoreRequest, session: SessionDep, _: Annotated[Principal, requires(None, Role.service)]) -> dict[str, Any]:
     """Score the orgs (their state's framework, or the one named) and store the results as history."""
     years = [parse_one(str(y), "school_years") for y in body.school_years]
-    stored = await service.rescore_many(session, body.org_ids, body.framework, years)
-    return {"stored_count": len(stored), "stored": stored[:STORED_LISTED], "listed": min(len(stored), STORED_LISTED)}
+    stored, timings = await service.rescore_many(session, body.org_ids, body.framework, years)
+    return {"stored_count": len(stored), "stored": stored[:STORED_LISTED], "listed": min(len(stored), STORED_LISTED), "timings": timings}

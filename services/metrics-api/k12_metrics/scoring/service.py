@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
+import time
 import uuid
 from collections import defaultdict
 from decimal import Decimal
 
 import orjson
-from sqlalchemy import any_, bindparam, select, tuple_
+from sqlalchemy import Float, any_, bindparam, cast, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from k12shared.models import Framework, Observation, Organization, Score
@@ -16,6 +18,9 @@ from k12_metrics.frameworks.router import load
 from k12_metrics.frameworks.schemas import FrameworkDocument
 from k12_metrics.periods import show
 from k12_metrics.scoring.engine import Obs, score, years_with_data
+
+
+log = logging.getLogger(__name__)
 
 
 def document(framework: Framework) -> FrameworkDocument:
@@ -39,15 +44,6 @@ def latest_year(doc: FrameworkDocument, observations: list[Obs]) -> int | None:
     return years[-1] if years else None
 
 
-async def store(session, org: Organization, framework: Framework, result: dict, year: int) -> Score:
-    row = Score(org_id=org.id, district_id=org.district_id, framework_code=framework.code, framework_version=framework.version,
-                school_year=year, points_earned=result["points_earned"], points_possible=result["points_possible"],
-                classification=result["classification"], result=result)
-    session.add(row)
-    await session.flush()
-    return row
-
-
 async def history(session, org_id: uuid.UUID, framework: Framework) -> list[dict]:
     """The latest stored score of each year, oldest first."""
     rows = await session.scalars(
@@ -59,12 +55,13 @@ async def history(session, org_id: uuid.UUID, framework: Framework) -> list[dict
         latest.setdefault(row.school_year, row)
     return [
         {"period": show(y), "points_earned": float(s.points_earned), "points_possible": float(s.points_possible),
-         "percent_of_possible": s.result.get("percent_of_possible"), "classification": s.classification, "computed_at": s.computed_at.isoformat()}
+         "percent_of_possible": s.result.get("percent_of_possible"), "classification": s.classification, "computed_at": s.computed_at.isoformat(),
+         "components": [{k: c.get(k) for k in ("key", "value", "level", "points_earned", "points_possible")} for c in s.result.get("components", [])]}
         for y, s in sorted(latest.items())
     ]
 
 
-async def rescore_many(session, org_ids: list[uuid.UUID], framework_ref: str | None, years: list[int]) -> list[dict]:
+async def rescore_many(session, org_ids: list[uuid.UUID], framework_ref: str | None, years: list[int]) -> tuple[list[dict], dict[str, float]]:
     """Score many orgs in one pass (one read per framework, one COPY of the results): what a
     state-wide load asks for. Each org is scored with the framework named, else its state's."""
     orgs = (await session.execute(
@@ -79,35 +76,38 @@ async def rescore_many(session, org_ids: list[uuid.UUID], framework_ref: str | N
         framework = loaded[key]
         by_framework.setdefault(framework.id, (framework, []))[1].append(org)
     stored: list[dict] = []
+    timings = {"read_s": 0.0, "score_s": 0.0, "store_s": 0.0}
     for framework, members in by_framework.values():
-        stored.extend(await _score_and_store(session, framework, members, years))
-    return stored
+        stored.extend(await _score_and_store(session, framework, members, years, timings))
+    return stored, {k: round(v, 3) for k, v in timings.items()}
 
 
 def _uuid_array(ids: list[uuid.UUID]):
     return bindparam("ids", value=list(ids), type_=ARRAY(UUID(as_uuid=True)), expanding=False)
 
 
-async def _score_and_store(session, framework: Framework, orgs: list, years: list[int]) -> list[dict]:
+async def _score_and_store(session, framework: Framework, orgs: list, years: list[int], timings: dict[str, float]) -> list[dict]:
+    started = time.perf_counter()
     doc = document(framework)
     pairs = list({(i.metric, i.subgroup) for c in doc.components for i in c.inputs})
     stmt = select(Observation.org_id, Observation.metric_code, Observation.subgroup_code, Observation.school_year, Observation.status,
-                  Observation.value, Observation.lower, Observation.denominator).where(
+                  cast(Observation.value, Float), cast(Observation.lower, Float), cast(Observation.denominator, Float)).where(
         Observation.org_id == any_(_uuid_array([o.id for o in orgs])),
         tuple_(Observation.metric_code, Observation.subgroup_code).in_(pairs))
     if years:
         stmt = stmt.where(Observation.school_year.in_(years))
     grouped: dict[uuid.UUID, list[Obs]] = defaultdict(list)
     for org_id, metric, subgroup, year, status, value, lower, n in await session.execute(stmt):
-        grouped[org_id].append(Obs(metric, subgroup, year, status, _num(value), _num(lower), _num(n)))
+        grouped[org_id].append(Obs(metric, subgroup, year, status, value, lower, n))
     rows, stored = [], []
+    read_done = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small result dicts: the cyclic collector would rescan them all, over and over
     try:
         for org in orgs:
             observations = grouped.get(org.id, [])
             for year in years or years_with_data(doc, observations):
-                result = score(doc, observations, year)
+                result = score(doc, observations, year, explain=False)
                 rows.append((org.id, org.district_id, framework.code, framework.version, year, Decimal(str(result["points_earned"])),
                              Decimal(str(result["points_possible"])), result["classification"], orjson.dumps(result).decode()))
                 stored.append({"org_id": str(org.id), "framework": f"{framework.code}@{framework.version}", "period": show(year),
@@ -116,9 +116,14 @@ async def _score_and_store(session, framework: Framework, orgs: list, years: lis
     finally:
         if gc_was_enabled:
             gc.enable()
+    scored = time.perf_counter()
     if rows:
         connection = await (await session.connection()).get_raw_connection()
         await connection.driver_connection.copy_records_to_table(
             "scores", records=rows, columns=["org_id", "district_id", "framework_code", "framework_version", "school_year",
                                              "points_earned", "points_possible", "classification", "result"])
+    timings["read_s"] += read_done - started
+    timings["score_s"] += scored - read_done
+    timings["store_s"] += time.perf_counter() - scored
+    log.info("scored", extra={"framework": f"{framework.code}@{framework.version}", "scores": len(rows), **timings})
     return stored
