@@ -165,7 +165,7 @@ async def test_edfacts_both_layouts_keep_protected_values(admin, db):
 
 
 async def _long_org(admin, db) -> tuple[str, str]:
-    nces = f"29{uuid.uuid4().int % 10**5:05d}"
+    nces = f"99{uuid.uuid4().int % 10**5:05d}"  # 99: no state has this FIPS code, so no real district collides
     state = await db.fetchval("select id from organizations where type = 'state' and state_code = 'MO' limit 1")
     body = {"type": "district", "name": f"Long {nces}", "state_code": "MO", "nces_id": nces, "state_id": f"L{nces}", "parent_id": str(state) if state else None}
     created = await admin.post("/api/v1/orgs", json=body)
