@@ -80,7 +80,7 @@ async def run_load(ctx: WorkerContext, job_id: uuid.UUID) -> None:
         if final is not None and final.status in TERMINAL:
             remove_file(final.file_path)
             if final.status == "succeeded":
-                changed = final.result.get("changed_org_ids", [])
+                changed = final.result.get("changed_district_ids", [])
                 await request_rescore(ctx.services["metrics"], ctx.settings, ctx.keyring, [uuid.UUID(o) for o in changed], final.result.get("school_years", []))
 
 
@@ -198,7 +198,8 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
             "observations_inserted": outcome.inserted,
             "observations_updated": outcome.changed - outcome.inserted,
             "observations_in_file": outcome.incoming,
-            "changed_org_ids": [str(o) for o in outcome.org_ids],
+            "organizations_changed": outcome.orgs_changed,
+            "changed_district_ids": [str(o) for o in outcome.district_ids],
             "school_years": outcome.school_years,
             "encoding": parse.encoding,
             "header_line": parse.header_line,

@@ -19,13 +19,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.models import Organization, SisQuarantine, SisRecord, SisDelivery
-from k12shared.queue import WorkerContext, job_payload
-from k12_ingest.clients import resolve_orgs
+from k12shared.queue import WorkerContext, enqueue, job_payload
+from k12_ingest.clients import request_rescore, resolve_orgs
 from k12_ingest.sis.derive import derive_district_year
 from k12_ingest.sis.edfi import RESOURCES, ParsedRecord, RecordError
 
 log = logging.getLogger("k12.ingest.sis")
 DELIVERY_ENTRYPOINT = "ingest.sis_delivery"
+RESCORE_ENTRYPOINT = "ingest.rescore"
 ERROR_LIMIT = 20
 WRITE_BATCH = 2000  # rows per INSERT: 8 parameters each stays under PostgreSQL's 32,767
 
@@ -34,6 +35,12 @@ def register(pgq: PgQueuer, ctx: WorkerContext) -> None:
     @pgq.entrypoint(DELIVERY_ENTRYPOINT, concurrency_limit=8)
     async def deliver(job) -> None:
         await process_delivery(ctx, int(job_payload(job)["delivery_id"]))
+
+    @pgq.entrypoint(RESCORE_ENTRYPOINT, concurrency_limit=1)
+    async def rescore(job) -> None:
+        payload = job_payload(job)
+        org_ids = [uuid.UUID(o) for o in payload["org_ids"]]
+        await request_rescore(ctx.services["metrics"], ctx.settings, ctx.keyring, org_ids, payload["school_years"])
 
 
 async def process_delivery(ctx: WorkerContext, delivery_id: int) -> None:
@@ -71,12 +78,16 @@ async def _process(ctx: WorkerContext, delivery_id: int) -> None:
             parsed = _parse(ctx, resource, records, district.id, errors)
             quarantined = await _apply(session, delivery, resource, action, parsed, schools, years)
         years |= await _release_quarantine(session, district.id, schools)
-        for year in sorted(years):
-            await derive_district_year(session, ctx.settings, district, schools, year)
+        changed_years = [year for year in sorted(years) if await derive_district_year(session, ctx.settings, district, schools, year)]
         delivery.status, delivery.processed_at = "processed", datetime.now(UTC)
         delivery.records, delivery.quarantined = len(records), quarantined
         delivery.error = "; ".join(errors[:ERROR_LIMIT]) or None
         delivery.body = None  # the student-level payload is not kept once applied
+        if changed_years:
+            # A storm of deliveries asks once: a rescore already queued for the district and years is kept.
+            years_key = ",".join(map(str, changed_years))
+            payload = {"org_ids": [str(district.id)], "school_years": changed_years}
+            await enqueue(session, RESCORE_ENTRYPOINT, payload, dedupe_key=f"ingest-rescore:{district.id}:{years_key}")
 
 
 def _parse(ctx: WorkerContext, resource: str, records: list[dict], district_id: uuid.UUID, errors: list[str]) -> list[ParsedRecord]:
