@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
 from k12shared.auth.tokens import service_token
 from k12shared.http import ServiceClient
 
@@ -16,7 +18,9 @@ RESCORE_BATCH = 500  # metrics-api takes at most 5,000 organizations a call; sma
 
 
 class OrgResolveFailed(Exception):
-    pass
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient  # metrics-api (or its database) unavailable: worth trying again
 
 
 async def resolve_orgs(metrics: ServiceClient, settings, keyring, items: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
@@ -25,9 +29,13 @@ async def resolve_orgs(metrics: ServiceClient, settings, keyring, items: Sequenc
     token = service_token(settings, keyring, "ingest")
     for start in range(0, len(items), RESOLVE_BATCH):
         batch = list(items[start : start + RESOLVE_BATCH])
-        response = await metrics.post("/internal/orgs/resolve", token=token, json={"items": batch}, retry=True, timeout=300)
+        try:
+            response = await metrics.post("/internal/orgs/resolve", token=token, json={"items": batch}, retry=True, timeout=300)
+        except httpx.TransportError as exc:
+            raise OrgResolveFailed(f"metrics-api unreachable: {exc!r}", transient=True) from exc
         if response.status_code != 200:
-            raise OrgResolveFailed(f"metrics-api could not resolve organizations ({response.status_code}): {response.text[:500]}")
+            message = f"metrics-api could not resolve organizations ({response.status_code}): {response.text[:500]}"
+            raise OrgResolveFailed(message, transient=response.status_code >= 500)
         ids.extend(uuid.UUID(i) for i in response.json()["ids"])
     return ids
 
