@@ -56,7 +56,9 @@ with incoming as (
 select (select count(*) from incoming) as incoming,
        (select count(*) from upserted) as changed,
        (select count(*) from upserted where inserted) as inserted,
-       (select coalesce(array_agg(distinct org_id), '{{}}') from upserted) as org_ids,
+       (select count(distinct org_id) from upserted) as orgs_changed,
+       (select coalesce(array_agg(distinct u.org_id), '{{}}') from upserted u join organizations o on o.id = u.org_id
+         where o.type = 'district') as district_ids,
        (select coalesce(array_agg(distinct school_year), '{{}}') from upserted) as school_years
 """
 
@@ -66,10 +68,11 @@ class UpsertOutcome:
     incoming: int
     changed: int
     inserted: int
-    org_ids: list[uuid.UUID]
+    orgs_changed: int
+    district_ids: list[uuid.UUID]  # the changed organizations that are scored (districts)
     school_years: list[int]
 
 
 async def upsert_staged(raw: Any, *, batch_id: uuid.UUID | None, visibility: str) -> UpsertOutcome:
     row = await raw.fetchrow(UPSERT, batch_id, visibility)
-    return UpsertOutcome(row["incoming"], row["changed"], row["inserted"], list(row["org_ids"]), sorted(row["school_years"]))
+    return UpsertOutcome(row["incoming"], row["changed"], row["inserted"], row["orgs_changed"], list(row["district_ids"]), sorted(row["school_years"]))

@@ -11,7 +11,7 @@ import uuid
 from pgqueuer import PgQueuer
 
 from k12shared.queue import WorkerContext, job_payload, run_worker
-from k12_ingest.jobs.load import run_load
+from k12_ingest.jobs.load import run_load_until_done
 from k12_ingest.profiles.service import ensure_builtin
 
 
@@ -21,7 +21,7 @@ async def setup(pgq: PgQueuer, ctx: WorkerContext) -> None:
 
     @pgq.entrypoint("ingest.load", concurrency_limit=2)
     async def load(job) -> None:
-        await run_load(ctx, uuid.UUID(job_payload(job)["job_id"]))
+        await run_load_until_done(ctx, uuid.UUID(job_payload(job)["job_id"]))
 
     from k12_ingest.sis.tasks import register as register_sis
     from k12_ingest.feeds.tasks import register as register_feeds

@@ -47,9 +47,12 @@ async def patch(session: AsyncSession, feed: IngestFeed, data: FeedPatch) -> Ing
     return feed
 
 
-async def queue_poll(session: AsyncSession, feed_id: uuid.UUID, *, force: bool = False) -> bool:
-    job = await enqueue(session, POLL_ENTRYPOINT, {"feed_id": str(feed_id), "force": force}, dedupe_key=f"feed-poll:{feed_id}")
-    return job is not None
+async def queue_poll(session: AsyncSession, feed_id: uuid.UUID, *, force: bool = False, scheduled: bool = False) -> bool:
+    """A scheduled check is skipped while one is queued or running; a check asked for by hand always runs
+    (one that finds what a concurrent check already loaded does nothing: see tasks.poll_feed)."""
+    dedupe_key = f"feed-poll:{feed_id}" if scheduled else None
+    job = await enqueue(session, POLL_ENTRYPOINT, {"feed_id": str(feed_id), "force": force}, dedupe_key=dedupe_key)
+    return job is not None or dedupe_key is None
 
 
 def list_query():

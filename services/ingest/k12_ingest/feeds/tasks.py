@@ -44,7 +44,7 @@ async def queue_due_feeds(ctx: WorkerContext) -> int:
         ).scalars().all()
         for feed in feeds:
             feed.next_run_at = service.next_run(feed.schedule, now)
-            await service.queue_poll(session, feed.id)
+            await service.queue_poll(session, feed.id, scheduled=True)
     return len(feeds)
 
 
@@ -87,6 +87,10 @@ async def poll_feed(ctx: WorkerContext, feed_id: uuid.UUID, *, force: bool = Fal
         return await _record(ctx, feed_id, "unchanged", etag=new_etag, last_modified=new_modified)
     async with ctx.sessions() as session, session.begin():
         feed = await session.get(IngestFeed, feed_id, with_for_update=True)
+        if feed.last_sha256 == sha and not force:  # a concurrent check took this same file first
+            jobs.remove_file(str(path))
+            feed.last_checked_at, feed.last_status = datetime.now(UTC), "unchanged"
+            return "unchanged"
         profile = await profiles.get(session, feed.profile_code)
         await jobs.create_job(
             session,

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.models import IngestJob, IngestRowError, Metric, Subgroup
@@ -36,8 +39,49 @@ CHUNK_ROWS = 50_000
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
+RETRY_FOR_S = 120  # how long a load waits out a database or metrics-api that went away before the job fails
+
+
 class Cancelled(Exception):
     pass
+
+
+class TemporarilyUnavailable(Exception):
+    """The database (or metrics-api) went away mid-load: nothing was committed, the load starts again."""
+
+
+def is_connection_loss(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (ConnectionError, asyncpg.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+async def run_load_until_done(ctx: WorkerContext, job_id: uuid.UUID) -> None:
+    """Run the load; when the database goes away, wait for it and start the load again from the file.
+
+    Past RETRY_FOR_S the job fails with the reason (or, when even that cannot be written, stays
+    running and the queue gives it to a worker once the heartbeat is stale).
+    """
+    deadline = time.monotonic() + RETRY_FOR_S
+    pause = 0.5
+    while True:
+        try:
+            await run_load(ctx, job_id)
+            return
+        except TemporarilyUnavailable as exc:
+            if time.monotonic() > deadline:
+                await _finish(ctx, job_id, "failed", f"gave up after {RETRY_FOR_S} s: {exc}"[:2000])
+                return
+            log.warning("database or metrics-api unavailable during a load; retrying", extra={"job_id": str(job_id), "pause_s": pause})
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 class TooManyBadRows(Exception):
@@ -46,7 +90,12 @@ class TooManyBadRows(Exception):
 
 
 async def run_load(ctx: WorkerContext, job_id: uuid.UUID) -> None:
-    job = await _start(ctx, job_id)
+    try:
+        job = await _start(ctx, job_id)
+    except Exception as exc:
+        if is_connection_loss(exc):
+            raise TemporarilyUnavailable(str(exc)) from exc
+        raise
     if job is None:
         return
     stage_path = Path(job.file_path).with_suffix(".stage.csv")
@@ -67,8 +116,12 @@ async def run_load(ctx: WorkerContext, job_id: uuid.UUID) -> None:
     except FileRefused as exc:
         await _finish(ctx, job_id, "failed", str(exc))
     except OrgResolveFailed as exc:
+        if exc.transient:
+            raise TemporarilyUnavailable(str(exc)) from exc
         await _finish(ctx, job_id, "failed", str(exc))
     except Exception as exc:
+        if is_connection_loss(exc):
+            raise TemporarilyUnavailable(str(exc)) from exc
         log.exception("ingest load failed", extra={"job_id": str(job_id)})
         await _finish(ctx, job_id, "failed", f"load failed: {type(exc).__name__}: {exc}"[:2000])
     finally:
@@ -80,7 +133,7 @@ async def run_load(ctx: WorkerContext, job_id: uuid.UUID) -> None:
         if final is not None and final.status in TERMINAL:
             remove_file(final.file_path)
             if final.status == "succeeded":
-                changed = final.result.get("changed_org_ids", [])
+                changed = final.result.get("changed_district_ids", [])
                 await request_rescore(ctx.services["metrics"], ctx.settings, ctx.keyring, [uuid.UUID(o) for o in changed], final.result.get("school_years", []))
 
 
@@ -198,7 +251,8 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
             "observations_inserted": outcome.inserted,
             "observations_updated": outcome.changed - outcome.inserted,
             "observations_in_file": outcome.incoming,
-            "changed_org_ids": [str(o) for o in outcome.org_ids],
+            "organizations_changed": outcome.orgs_changed,
+            "changed_district_ids": [str(o) for o in outcome.district_ids],
             "school_years": outcome.school_years,
             "encoding": parse.encoding,
             "header_line": parse.header_line,

@@ -37,12 +37,12 @@ _PER_STUDENT = text(
                sum((data->>'duration')::numeric) filter (where data->>'category' = 'Unexcused Absence') as unexcused,
                sum((data->>'duration')::numeric) filter (where data->>'category' = 'Tardy') as tardy
         from sis_records
-        where district_id = :district and resource = 'studentSchoolAttendanceEvents' and school_year = :year
+        where district_id = :district and resource = 'studentSchoolAttendanceEvents' and school_year = :year and data->>'deleted' is null
         group by 1, 2
     ), enrolled as (
         select school_org_id, student_key, sum((data->>'enrolledDays')::numeric) as days
         from sis_records
-        where district_id = :district and resource = 'studentSchoolAssociations' and school_year = :year
+        where district_id = :district and resource = 'studentSchoolAssociations' and school_year = :year and data->>'deleted' is null
         group by 1, 2
     )
     select coalesce(e.school_org_id, n.school_org_id) as school, e.excused, e.unexcused, e.tardy, n.days
@@ -53,7 +53,7 @@ _PROFICIENCY = text(
     """
     select school_org_id as school, data->>'subject' as subject, student_key, bool_or((data->>'proficient')::boolean) as proficient
     from sis_records
-    where district_id = :district and resource = 'studentAssessments' and school_year = :year
+    where district_id = :district and resource = 'studentAssessments' and school_year = :year and data->>'deleted' is null
     group by 1, 2, 3
     """
 )

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
@@ -79,6 +79,26 @@ def weekdays_between(start: date, end: date) -> int:
         if (start + timedelta(days=weeks * 7 + i)).weekday() < 5:
             count += 1
     return count
+
+
+VERSION_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, UTC: versions compare as strings
+
+
+def version_of(when: datetime) -> str:
+    return when.astimezone(UTC).strftime(VERSION_FORMAT)
+
+
+def record_version(record: dict, fallback: str) -> str:
+    """Which state of a record is newer: Ed-Fi's ``_lastModifiedDate`` when the SIS sends it, else when
+    the delivery arrived. Deliveries may arrive out of order; the newest version of a record wins."""
+    stamp = record.get("_lastModifiedDate")
+    if not stamp:
+        return fallback
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordError(f"_lastModifiedDate {stamp!r} is not a timestamp") from None
+    return version_of(when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
 def _student(record: dict, key: str, district_id: Any) -> str:

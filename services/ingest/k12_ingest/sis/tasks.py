@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import orjson
@@ -19,14 +20,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.models import Organization, SisQuarantine, SisRecord, SisDelivery
-from k12shared.queue import WorkerContext, job_payload
-from k12_ingest.clients import resolve_orgs
+from k12shared.queue import WorkerContext, enqueue, job_payload
+from k12_ingest.clients import request_rescore, resolve_orgs
 from k12_ingest.sis.derive import derive_district_year
-from k12_ingest.sis.edfi import RESOURCES, ParsedRecord, RecordError
+from k12_ingest.sis.edfi import RESOURCES, ParsedRecord, RecordError, record_version, version_of
 
 log = logging.getLogger("k12.ingest.sis")
 DELIVERY_ENTRYPOINT = "ingest.sis_delivery"
+RESCORE_ENTRYPOINT = "ingest.rescore"
 ERROR_LIMIT = 20
+VERSION, DELETED = "v", "deleted"  # kept in a record's data: its version, and whether it was deleted
+_NEWER = text("coalesce(sis_records.data->>'v', '') <= coalesce(excluded.data->>'v', '')")  # only a newer version replaces
 WRITE_BATCH = 2000  # rows per INSERT: 8 parameters each stays under PostgreSQL's 32,767
 
 
@@ -34,6 +38,12 @@ def register(pgq: PgQueuer, ctx: WorkerContext) -> None:
     @pgq.entrypoint(DELIVERY_ENTRYPOINT, concurrency_limit=8)
     async def deliver(job) -> None:
         await process_delivery(ctx, int(job_payload(job)["delivery_id"]))
+
+    @pgq.entrypoint(RESCORE_ENTRYPOINT, concurrency_limit=1)
+    async def rescore(job) -> None:
+        payload = job_payload(job)
+        org_ids = [uuid.UUID(o) for o in payload["org_ids"]]
+        await request_rescore(ctx.services["metrics"], ctx.settings, ctx.keyring, org_ids, payload["school_years"])
 
 
 async def process_delivery(ctx: WorkerContext, delivery_id: int) -> None:
@@ -68,26 +78,43 @@ async def _process(ctx: WorkerContext, delivery_id: int) -> None:
         years: set[int] = set()
         quarantined = 0
         if resource in RESOURCES:
-            parsed = _parse(ctx, resource, records, district.id, errors)
+            parsed = _parse(ctx, resource, records, district.id, version_of(delivery.received_at), errors)
             quarantined = await _apply(session, delivery, resource, action, parsed, schools, years)
         years |= await _release_quarantine(session, district.id, schools)
-        for year in sorted(years):
-            await derive_district_year(session, ctx.settings, district, schools, year)
+        changed_years = [year for year in sorted(years) if await derive_district_year(session, ctx.settings, district, schools, year)]
         delivery.status, delivery.processed_at = "processed", datetime.now(UTC)
         delivery.records, delivery.quarantined = len(records), quarantined
         delivery.error = "; ".join(errors[:ERROR_LIMIT]) or None
         delivery.body = None  # the student-level payload is not kept once applied
+        if changed_years:
+            # A storm of deliveries asks once: a rescore already queued for the district and years is kept.
+            years_key = ",".join(map(str, changed_years))
+            payload = {"org_ids": [str(district.id)], "school_years": changed_years}
+            await enqueue(session, RESCORE_ENTRYPOINT, payload, dedupe_key=f"ingest-rescore:{district.id}:{years_key}")
 
 
-def _parse(ctx: WorkerContext, resource: str, records: list[dict], district_id: uuid.UUID, errors: list[str]) -> list[ParsedRecord]:
+def _parse(
+    ctx: WorkerContext, resource: str, records: list[dict], district_id: uuid.UUID, arrived: str, errors: list[str]
+) -> list[ParsedRecord]:
     parse = RESOURCES[resource]
     out = []
     for i, record in enumerate(records):
         try:
-            out.append(parse(record, ctx.settings.pseudonym_key, district_id))
+            parsed = parse(record, ctx.settings.pseudonym_key, district_id)
+            out.append(replace(parsed, data={**parsed.data, VERSION: record_version(record, arrived)}))
         except (RecordError, TypeError, AttributeError, ValueError) as exc:
             errors.append(f"data[{i}]: {exc}")
     return out
+
+
+def _newest_by_key(records: Iterable[ParsedRecord]) -> dict[str, ParsedRecord]:
+    """One record per natural key: the newest version (the later one of equal versions)."""
+    newest: dict[str, ParsedRecord] = {}
+    for r in records:
+        kept = newest.get(r.natural_key)
+        if kept is None or r.data[VERSION] >= kept.data[VERSION]:
+            newest[r.natural_key] = r
+    return newest
 
 
 async def _schools_of(session: AsyncSession, district_id: uuid.UUID) -> dict[str, uuid.UUID]:
@@ -142,8 +169,8 @@ async def _apply(
     schools: dict[str, uuid.UUID],
     years: set[int],
 ) -> int:
-    known = {r.natural_key: r for r in parsed if r.school_ref in schools}  # the last of a repeated key wins
-    held = {r.natural_key: r for r in parsed if r.school_ref not in schools}
+    known = _newest_by_key(r for r in parsed if r.school_ref in schools)
+    held = _newest_by_key(r for r in parsed if r.school_ref not in schools)
     if known:
         await _write(session, delivery.district_id, delivery.source_id, resource, action, known.values(), schools)
         years |= {r.school_year for r in known.values() if r.school_year}
@@ -163,11 +190,8 @@ async def _write(
 ) -> None:
     records = sorted(records, key=lambda r: r.natural_key)
     if action == "delete":
-        keys = [r.natural_key for r in records]
-        await session.execute(
-            delete(SisRecord).where(SisRecord.district_id == district_id, SisRecord.resource == resource, SisRecord.natural_key.in_(keys))
-        )
-        return
+        # A tombstone, not a delete: an older version of the record arriving later must not bring it back.
+        records = [replace(r, data={DELETED: True, VERSION: r.data[VERSION]}) for r in records]
     for start in range(0, len(records), WRITE_BATCH):
         await _upsert_records(session, district_id, source_id, resource, records[start : start + WRITE_BATCH], schools)
 
@@ -199,6 +223,7 @@ async def _upsert_records(
             "source_id": stmt.excluded.source_id,
             "updated_at": text("now()"),
         },
+        where=_NEWER,
     )
     await session.execute(stmt)
 
@@ -233,6 +258,7 @@ async def _hold_batch(
     stmt = stmt.on_conflict_do_update(
         index_elements=["district_id", "resource", "natural_key"],
         set_={"action": stmt.excluded.action, "data": stmt.excluded.data, "school_year": stmt.excluded.school_year, "source_id": stmt.excluded.source_id},
+        where=text("coalesce(sis_quarantine.data->>'v', '') <= coalesce(excluded.data->>'v', '')"),
     )
     await session.execute(stmt)
 

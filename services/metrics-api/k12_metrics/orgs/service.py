@@ -90,6 +90,9 @@ async def patch(session: AsyncSession, org: Organization, data: OrgPatch) -> Org
     return org
 
 
+_INSERT_SLICE = 2_000
+
+
 async def resolve_many(session: AsyncSession, items: Sequence[OrgResolveItem]) -> tuple[list[uuid.UUID], int]:
     """Find each organization by NCES or state id; create the missing ones under their parent.
 
@@ -135,7 +138,9 @@ async def resolve_many(session: AsyncSession, items: Sequence[OrgResolveItem]) -
                     )
                 )
             # Another loader may create the same org concurrently: skip conflicts, then re-read.
-            await session.execute(insert(Organization).values(rows).on_conflict_do_nothing())
+            # In slices: one statement may carry at most 32,767 bind parameters (11 a row).
+            for start in range(0, len(rows), _INSERT_SLICE):
+                await session.execute(insert(Organization).values(rows[start : start + _INSERT_SLICE]).on_conflict_do_nothing())
             refound = await _find_existing(session, [item for _, item in to_create])
             for i, item in to_create:
                 ids[i] = refound[_key(item)]
