@@ -182,6 +182,7 @@ async def test_hazelwood_scorecard_is_balanced_with_targets_and_trends(client, h
     assert {m["metric"] for m in card["operations_finance"]["metrics"]} == {"enrollment", "students_per_teacher"}
     grad_gap = next(m for m in card["equity"]["metrics"] if m["metric"] == "graduation_rate_4yr")
     assert grad_gap["subgroup"] == "swd" and "american_indian" in grad_gap["suppressed_groups"]
+    assert {m["metric"] for m in card["equity"]["metrics"]} == {"graduation_rate_4yr", "proportional_attendance"}  # not enrollment counts
     other = auth(make_token("district_admin", district_ids=[uuid.uuid4()]))
     assert (await client.get(f"/api/v1/orgs/{hazelwood}/scorecard", headers=other)).status_code == 404
 
