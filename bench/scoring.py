@@ -157,6 +157,7 @@ async def run(ctx) -> dict:
         "scoring_full_state_s": round(scoring_s, 2),
         "scoring_rows_per_s": round(stored / scoring_s),
         "scoring_read_s": timings["read_s"], "scoring_compute_s": timings["score_s"], "scoring_store_s": timings["store_s"],
+        "scoring_metrics_api_cpu_s": timings["service_cpu_s"],
         "observations_read_p50_ms": percentile(observations, 50),
         "observations_read_p99_ms": percentile(observations, 99),
         "observations_read_mean_ms": round(statistics.fmean(observations), 2),

@@ -70,9 +70,10 @@ def test_hazelwood_demo_targets_and_scores_once(platform):
         metrics.run(api)
         metrics.run(api)
         targets = api.get("/api/v1/targets", params={"org": district}).json()["items"]
-        titles = sorted(t["title"] for t in targets)
-        assert len(titles) == len(set(titles)) == 3
-        graduation = next(t for t in targets if t["metric"] == "graduation_rate_4yr" and t["kind"] == "metric")
+        titles = [t["title"] for t in targets]  # the routines demo may have added its goal's target too
+        for title in ("Graduation: 90% by 2026-27", "Halve the graduation gap for students with disabilities", "Proportional attendance: 70% by 2025-26"):
+            assert titles.count(title) == 1, titles
+        graduation = next(t for t in targets if t["title"] == "Graduation: 90% by 2026-27")
         assert graduation["baseline_period"] == "2022-23" and graduation["baseline_value"] == 81.96
         gap = next(t for t in targets if t["kind"] == "gap")
         assert gap["reference_subgroup"] == "all" and gap["baseline_value"] < 0

@@ -10,9 +10,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
-from k12shared.models import Observation
+from k12shared.models import AuditEntry, Observation
 from k12_metrics.main import app
 
 DATA = Path(__file__).resolve().parents[2] / "demo" / "data" / "missouri-dese"
@@ -182,6 +182,7 @@ async def test_hazelwood_scorecard_is_balanced_with_targets_and_trends(client, h
     assert {m["metric"] for m in card["operations_finance"]["metrics"]} == {"enrollment", "students_per_teacher"}
     grad_gap = next(m for m in card["equity"]["metrics"] if m["metric"] == "graduation_rate_4yr")
     assert grad_gap["subgroup"] == "swd" and "american_indian" in grad_gap["suppressed_groups"]
+    assert {m["metric"] for m in card["equity"]["metrics"]} == {"graduation_rate_4yr", "proportional_attendance"}  # not enrollment counts
     other = auth(make_token("district_admin", district_ids=[uuid.uuid4()]))
     assert (await client.get(f"/api/v1/orgs/{hazelwood}/scorecard", headers=other)).status_code == 404
 
@@ -205,6 +206,8 @@ async def test_private_aggregates_suppressed_everywhere_and_not_derivable(client
     rest_absent = shown["all"]["value"] * shown["all"]["n"] / 100 - sum(o["value"] * o["n"] / 100 for o in visible)
     assert rest_n == 50 and rest_n >= 10  # only the two groups together, never the 6 alone
     assert round(100 * rest_absent / rest_n, 1) not in {50.0, 20.0}
+    audited = await session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.resource == "observations", AuditEntry.district_id == hazelwood))
+    assert audited == 1  # a read of private student-derived data is audited
 
     gaps = (await client.get(f"/api/v1/orgs/{hazelwood}/equity-gaps", params={"metric": "chronic_absenteeism_rate"}, headers=h)).json()
     assert {g["subgroup"] for g in gaps["gaps"]} == {"black", "white"}

@@ -20,4 +20,10 @@ app = create_service_app(
     description="Organizations, the metric catalog, observations, equity gaps, targets, benchmarks and accountability scores.",
     routers=[orgs_router, orgs_internal, catalog_router, frameworks_router, scoring_router, scoring_internal, targets_router,
              equity_router, benchmarks_router, scorecard_router],
+    openapi_tags=[
+        {"name": "targets", "description": "Targets and trajectories (linear, stepped, explicit points) for a metric or an equity gap; each period judged on or off track, red / amber / green."},
+        {"name": "equity", "description": "Equity gaps: each student group against a reference group, over the years; small groups suppressed."},
+        {"name": "benchmarks", "description": "Where an organization stands among its peers: percentile, median and quartiles."},
+        {"name": "scorecard", "description": "A balanced scorecard: student achievement, equity, attendance and engagement, operations and finance."},
+    ],
 )

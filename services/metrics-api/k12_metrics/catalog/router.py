@@ -5,11 +5,12 @@ import io
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from k12shared import audit
 from k12shared.auth import MetricsReader
 from k12shared.db import SessionDep
 from k12shared.errors import PROBLEM_RESPONSES
@@ -84,6 +85,7 @@ _KEY = [Observation.org_id, Observation.metric_code, Observation.subgroup_code, 
 async def list_observations(
     session: SessionDep,
     principal: MetricsReader,
+    request: Request,
     org: Annotated[list[uuid.UUID] | None, Query()] = None,
     metric: Annotated[list[str] | None, Query()] = None,
     subgroup: Annotated[list[str] | None, Query()] = None,
@@ -105,6 +107,8 @@ async def list_observations(
     rows, next_cursor = await paginate(session, stmt, _KEY, cursor=cursor, limit=limit)
     hidden = await hidden_cells(session, rows)
     items = [observation_out(r, key_of(r) in hidden) for r in rows]
+    for district_id in sorted({r.district_id for r in rows if r.visibility == "district"}, key=str):
+        await audit.record(session, request, principal, action="read", resource="observations", district_id=district_id)
     if format == "csv":
         return Response(_csv(items), media_type="text/csv", headers={"x-next-cursor": next_cursor or ""})
     return Page(items=items, next_cursor=next_cursor)

@@ -17,6 +17,8 @@ PERSPECTIVES = {
     "attendance_engagement": ("Attendance and engagement", ("attendance", "climate")),
     "operations_finance": ("Operations and finance", ("operations", "finance")),
 }
+# Gaps are compared on rates and scores; a count (enrollment) differs by group size, not by equity.
+GAP_UNITS = {"percent", "index", "score", "rate_per_100"}
 TREND_YEARS = 5
 FLAT_SLOPE = 0.05  # change per year below which a trend is called flat
 
@@ -92,7 +94,7 @@ async def scorecard(session, principal: Principal, org: Organization, year: int 
                 lines.append({**line, "target": target, "status": target["status"] if target else None, "rag": target["rag"] if target else None})
         perspectives.append({"key": key, "name": name, "metrics": lines})
     equity = []
-    for code in sorted({m for m, _ in by_subgroup}):
+    for code in sorted({m for m, _ in by_subgroup if metrics[m].unit in GAP_UNITS}):
         latest_year = max(y for m, y in by_subgroup if m == code)
         line = _equity_line(metrics[code], by_subgroup[(code, latest_year)])
         if line:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from k12_metrics.frameworks.schemas import Component, FrameworkDocument
 from k12_metrics.periods import show
@@ -12,8 +13,7 @@ from k12_metrics.periods import show
 BELOW_FLOOR = "Below Floor"
 
 
-@dataclass(frozen=True)
-class Obs:
+class Obs(NamedTuple):  # a tuple: tens of thousands are built per state-wide rescore
     metric: str
     subgroup: str
     school_year: int

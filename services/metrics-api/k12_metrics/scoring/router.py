@@ -95,5 +95,5 @@ STORED_LISTED = 1000
 async def rescore(body: RescoreRequest, session: SessionDep, _: Annotated[Principal, requires(None, Role.service)]) -> dict[str, Any]:
     """Score the orgs (their state's framework, or the one named) and store the results as history."""
     years = [parse_one(str(y), "school_years") for y in body.school_years]
-    stored, timings = await service.rescore_many(session, body.org_ids, body.framework, years)
-    return {"stored_count": len(stored), "stored": stored[:STORED_LISTED], "listed": min(len(stored), STORED_LISTED), "timings": timings}
+    stored, timings = await service.rescore_many(session, body.org_ids, body.framework, years, listed=STORED_LISTED)
+    return {"stored_count": int(timings.pop("stored")), "stored": stored, "listed": len(stored), "timings": timings}
