@@ -45,7 +45,7 @@ async def test_typescript_program_compiles_against_generated_types_and_runs(plat
     _run([str(BIN / "tsc"), "-p", "tsconfig.json"])
 
     token = _dev_token(platform, "district_admin", "096088")
-    owner = json.loads(httpx.get(platform.url() + "/app/v1/sign-in-options").text) and f"ts-client:{uuid.uuid4().hex[:6]}"
+    owner = f"ts-client:{uuid.uuid4().hex[:6]}"
     ran = _run(["node", "build/client/partner.js"], env={"PATH": "/usr/bin:/bin", "K12_URL": platform.url(), "K12_TOKEN": token, "K12_OWNER": owner})
     summary, created = ran.stdout.strip().splitlines()
     assert summary.startswith("Hazelwood") and "% (" in summary
