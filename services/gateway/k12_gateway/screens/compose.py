@@ -13,6 +13,17 @@ from k12shared.auth import Principal
 from k12shared.http import ServiceClient
 
 PART_TIMEOUT_S = 3.0
+# Upstream reads in flight at once from this gateway's screens. Beyond the pool's size httpcore queues
+# requests itself, and its queue costs CPU per waiting request; an asyncio queue costs nothing.
+MAX_PARTS_IN_FLIGHT = 32
+_in_flight: asyncio.Semaphore | None = None
+
+
+def _slots() -> asyncio.Semaphore:
+    global _in_flight
+    if _in_flight is None:
+        _in_flight = asyncio.Semaphore(MAX_PARTS_IN_FLIGHT)
+    return _in_flight
 
 Fetched = tuple[Any, str | None]  # (data, reason it is missing)
 
@@ -32,7 +43,8 @@ class Part:
 
 async def fetch(client: ServiceClient, service: str, path: str, principal: Principal, params: Any = None) -> Fetched:
     try:
-        response = await client.get(path, token=principal.token, params=params, timeout=PART_TIMEOUT_S, retry=False)
+        async with _slots():
+            response = await client.get(path, token=principal.token, params=params, timeout=PART_TIMEOUT_S, retry=False)
     except httpx.TimeoutException:
         return None, f"{service} timed out"
     except httpx.HTTPError:
