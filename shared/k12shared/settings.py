@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
+    # The reference web app the gateway serves at `/` (plain ES modules; not served when the folder is absent).
+    web_app_dir: Path = REPO_ROOT / "web" / "app"
 
     # Where the services are, for the gateway and for service-to-service calls.
     gateway_url: str = "http://127.0.0.1:8000"

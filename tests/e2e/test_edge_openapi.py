@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
-GATEWAY_OWN = {"issueToken", "getJwks", "createApiClient", "listApiClients", "getApiClient", "rotateApiClientSecret", "revokeApiClient", "getDashboard"}
+GATEWAY_OWN = {"issueToken", "getJwks", "createApiClient", "listApiClients", "getApiClient", "rotateApiClientSecret", "revokeApiClient", "getDashboard",
+               "getMyActions", "getMeetingRoom", "getSignInOptions"}
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +63,25 @@ def test_edge_behaviour_is_documented_where_it_applies(document):
         if method == "get":
             assert "If-None-Match" in names and "304" in operation["responses"], path
     assert document["paths"]["/api/v1/api-clients"]["post"]["responses"]["429"]["headers"]["Retry-After"]
+
+
+# What the reference web app and the typed TypeScript client are written against: renaming one breaks them.
+CLIENT_CONTRACT = {"getDashboard", "getMyActions", "getMeetingRoom", "getSignInOptions", "issueDevToken", "createAction", "listActions", "getOrg", "getScore"}
+
+
+def test_operation_ids_clients_depend_on_are_stable_and_every_operation_has_a_summary(document):
+    operations = list(_operations(document))
+    assert CLIENT_CONTRACT <= {op.get("operationId") for _, _, op in operations}
+    unsummarized = [f"{m.upper()} {p}" for p, m, op in operations if not op.get("summary")]
+    assert not unsummarized, unsummarized
+
+
+def test_screens_answer_typed_documents_with_examples(document):
+    schemas = document["components"]["schemas"]
+    for path in ("/app/v1/dashboard", "/app/v1/me/actions", "/app/v1/meetings/{meeting_id}/room"):
+        ref = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        schema = schemas[ref.rsplit("/", 1)[-1]]
+        assert "missing" in schema["required"], path
+    missing_part = schemas["MissingPart"]["properties"]
+    assert missing_part["reason"]["examples"] and missing_part["reason"]["description"]
+    assert schemas["ScoreSummary"]["properties"]["classification"]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
@@ -85,3 +86,8 @@ async def openapi_document(request: Request) -> JSONResponse:
 @app.get("/docs", include_in_schema=False)
 async def swagger_ui() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="K12 Perform API")
+
+
+# The reference web app, last: every API route above wins over a file of the same name.
+if app.state.settings.web_app_dir.is_dir():
+    app.mount("/", StaticFiles(directory=app.state.settings.web_app_dir, html=True), name="web-app")

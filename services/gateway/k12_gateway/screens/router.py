@@ -2,61 +2,106 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from k12shared.auth import CurrentPrincipal
-from k12shared.errors import PROBLEM_RESPONSES
-from k12_gateway.screens.compose import Part, compose
+from k12shared.auth import CurrentPrincipal, Principal, Role
+from k12shared.errors import PROBLEM_RESPONSES, NotFound
+from k12_gateway.screens import shapes
+from k12_gateway.screens.compose import Part, compose, fetch
+from k12_gateway.auth.users import DEMO_DISTRICT_STATE_ID
+from k12_gateway.screens.schemas import Dashboard, MeetingRoom, MyActions, SignInOptions
 
 router = APIRouter(prefix="/app/v1", tags=["screens"], responses=PROBLEM_RESPONSES)
 
+DUE_SOON_DAYS = 14
+GOALS_ON_DASHBOARD = 12
+EQUITY_METRIC = "graduation_rate_4yr"
 
-@router.get("/dashboard", operation_id="getDashboard", summary="The district dashboard in one call",
-    description="Score with classification and trend, points at risk, largest equity gaps, goals with data status and latest judgment, overdue and due-soon actions, next meetings, latest data loads. Parts a service could not give are listed in `missing`.",
+
+def _with_progress(request: Request, principal: Principal):
+    """Each goal's actuals against its trajectory, read concurrently once the goals are known."""
+
+    async def read(page: Any) -> list[dict[str, Any]]:
+        goals = shapes.items(page)[:GOALS_ON_DASHBOARD]
+        routines = request.app.state.services["routines"]
+        progress = await asyncio.gather(*(fetch(routines, "routines", f"/api/v1/goals/{g['id']}/progress", principal) for g in goals))
+        return [shapes.goal_card(goal, data, problem) for goal, (data, problem) in zip(goals, progress, strict=True)]
+
+    return read
+
+
+@router.get("/dashboard", operation_id="getDashboard", summary="The district dashboard in one call", response_model=Dashboard,
+    description=(
+        "The current accountability score with classification, trend and history; points at risk; the largest equity gaps; "
+        "goals with data status, latest judgment and progress; overdue and due-soon actions; the next meetings; the latest data loads. "
+        "Parts a service could not give are `null` and listed in `missing`; the screen never fails whole for one service."
+    ),
 )
 async def dashboard(
     request: Request, principal: CurrentPrincipal, district: Annotated[uuid.UUID | None, Query(description="For users of several districts")] = None
 ) -> dict[str, Any]:
     district_id = principal.acting_district(district)
     today = dt.date.today()
+    in_district = {"district": str(district_id)}
     parts = [
         Part("district", "metrics", f"/api/v1/orgs/{district_id}"),
-        Part("score", "metrics", f"/api/v1/orgs/{district_id}/scores"),
-        Part("risk", "metrics", f"/api/v1/orgs/{district_id}/scores/risk"),
-        Part("equity_gaps", "metrics", f"/api/v1/orgs/{district_id}/equity-gaps", {"metric": "graduation_rate_4yr"}),
-        Part("goals", "routines", "/api/v1/goals", {"district": str(district_id)}),
-        Part("overdue_actions", "routines", "/api/v1/actions", {"overdue": "true", "district": str(district_id)}),
-        Part("due_soon_actions", "routines", "/api/v1/actions", {"due_before": str(today + dt.timedelta(days=7)), "district": str(district_id)}),
-        Part("next_meetings", "routines", "/api/v1/meetings", {"from": today.isoformat(), "district": str(district_id), "limit": 5}),
-        Part("data_loads", "ingest", "/api/v1/ingest/jobs", {"limit": 5}),
+        Part("score", "metrics", f"/api/v1/orgs/{district_id}/scores", shape=shapes.score_summary),
+        Part("points_at_risk", "metrics", f"/api/v1/orgs/{district_id}/scores/risk", shape=shapes.points_at_risk),
+        Part("equity_gaps", "metrics", f"/api/v1/orgs/{district_id}/equity-gaps", {"metric": EQUITY_METRIC}, shape=shapes.largest_gaps),
+        Part("goals", "routines", "/api/v1/goals", {**in_district, "limit": GOALS_ON_DASHBOARD}, then=_with_progress(request, principal)),
+        Part("overdue_actions", "routines", "/api/v1/actions", {**in_district, "overdue": "true", "limit": 20}, shape=shapes.items),
+        Part("due_soon_actions", "routines", "/api/v1/actions",
+             {**in_district, "due_before": str(today + dt.timedelta(days=DUE_SOON_DAYS)), "limit": 50}, shape=shapes.due_soon),
+        Part("next_meetings", "routines", "/api/v1/meetings", {**in_district, "from": today.isoformat(), "limit": 5}, shape=shapes.upcoming),
+        Part("data_loads", "ingest", "/api/v1/ingest/jobs", {"limit": 5}, shape=shapes.data_loads),
     ]
-    return await compose(request.app.state.services, principal, parts)
+    screen = await compose(request.app.state.services, principal, parts)
+    if {"part": "meeting", "reason": "routines answered 404"} in screen["missing"]:
+        raise NotFound("No such meeting", field="meeting_id")
+    return screen
 
 
-@router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first",
-    description="Open actions owned by the caller: overdue first, then by due date.",
+@router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first", response_model=MyActions,
+    description="Open and in-progress actions owned by the caller: overdue first, then by due date.",
 )
 async def my_actions(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    parts = [Part("actions", "routines", "/api/v1/actions", {"owner": principal.subject, "limit": 200})]
-    screen = await compose(request.app.state.services, principal, parts)
-    items = (screen.get("actions") or {}).get("items", [])
-    today = dt.date.today().isoformat()
-    items.sort(key=lambda a: (not (a.get("status") in {"open", "in_progress"} and (a.get("due_date") or "9999") < today), a.get("due_date") or "9999"))
-    return {"items": items, "missing": screen["missing"]}
+    params = [("owner", "me"), ("status", "open"), ("status", "in_progress"), ("limit", 200)]
+    screen = await compose(request.app.state.services, principal, [Part("actions", "routines", "/api/v1/actions", params, shape=shapes.items)])
+    return {"items": shapes.overdue_first(screen["actions"] or []), "missing": screen["missing"]}
 
 
 @router.get("/meetings/{meeting_id}/room", operation_id="getMeetingRoom", summary="Agenda, pack, actions and decisions of a meeting",
-    description="Everything the meeting screen shows, in one call; parts that could not be had are listed in `missing`.",
+    response_model=MeetingRoom,
+    description="Everything the meeting screen shows, in one call; parts that could not be had are `null` and listed in `missing`.",
 )
 async def meeting_room(meeting_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     parts = [
         Part("meeting", "routines", f"/api/v1/meetings/{meeting_id}"),
         Part("agenda", "routines", f"/api/v1/meetings/{meeting_id}/agenda"),
         Part("pack", "routines", f"/api/v1/meetings/{meeting_id}/pack"),
-        Part("actions", "routines", "/api/v1/actions", {"meeting_id": str(meeting_id)}),
+        Part("actions", "routines", "/api/v1/actions", {"meeting_id": str(meeting_id), "limit": 100}, shape=shapes.overdue_first_page),
+        Part("decisions", "routines", f"/api/v1/meetings/{meeting_id}/decisions", shape=shapes.items),
     ]
-    return await compose(request.app.state.services, principal, parts)
+    screen = await compose(request.app.state.services, principal, parts)
+    if {"part": "meeting", "reason": "routines answered 404"} in screen["missing"]:
+        raise NotFound("No such meeting", field="meeting_id")
+    return screen
+
+
+@router.get("/sign-in-options", operation_id="getSignInOptions", summary="How the web app signs a user in", response_model=SignInOptions,
+    openapi_extra={"security": []},  # asked before anyone is signed in
+    description="In development, a picker of demo users; otherwise the configured identity provider.",
+)
+async def sign_in_options(request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return {
+        "dev_sign_in": not settings.is_production,
+        "demo_roles": [Role.district_admin, Role.leader, Role.staff, Role.platform_admin] if not settings.is_production else [],
+        "demo_district": DEMO_DISTRICT_STATE_ID,
+        "identity_provider": settings.oidc_issuer,
+    }
