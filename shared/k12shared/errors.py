@@ -169,7 +169,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        from k12shared.observability import loggable_path  # imports this module
+
+        log.exception("unhandled error", extra={"path": loggable_path(request.url.path)})
         return problem_response(500, "An unexpected error occurred", slug="internal-error", instance=request.url.path)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+import re
 import time
 import uuid
 from typing import Any
@@ -23,6 +24,14 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 # Never let a credential reach a log line, whatever a caller passes in ``extra``.
 _SECRET_KEYS = {"authorization", "password", "secret", "client_secret", "token", "access_token", "webhook-signature"}
+# Capability URLs carry their secret in the path (a calendar feed): log the path's shape instead.
+_SECRET_PATHS = (re.compile(r"^(/api/v1/calendars/)[^/]+(\.ics)$"),)
+
+
+def loggable_path(path: str) -> str:
+    for pattern in _SECRET_PATHS:
+        path = pattern.sub(r"\1[redacted]\2", path)
+    return path
 
 
 class JsonFormatter(logging.Formatter):
@@ -136,7 +145,7 @@ class RequestContextMiddleware:
             "request",
             extra={
                 "method": scope["method"],
-                "path": scope["path"],
+                "path": loggable_path(scope["path"]),
                 "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 "client_ip": client[0] if client else None,
