@@ -112,17 +112,22 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        body_complete = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_complete
             message = await receive()
             if message["type"] == "http.request":
+                body_complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
             return message
 
         async def send_with_id(message: Message) -> None:
+            if received > limit:
+                # The app caught BodyTooLarge itself (FastAPI turns a failed body read into a 400): the answer is ours.
+                raise BodyTooLarge(limit)
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 hdrs = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
@@ -134,6 +139,8 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge:
             status_holder["status"] = 413
+            if not body_complete:
+                await _drain(receive)  # so the client, still sending, gets to read the answer
             await _send_too_large(send, rid, limit, scope["path"])
         finally:
             self._log(scope, status_holder["status"], started)
