@@ -96,3 +96,28 @@ async def test_only_the_district_admin_of_that_district_reads_it(api, settings, 
     assert (await api.get("/api/v1/audit", headers=client)).status_code == 403
     bad_cursor = await api.get("/api/v1/audit", params={"cursor": "not-a-cursor"}, headers=_headers(settings, "district_admin", district_a))
     assert bad_cursor.status_code == 400
+
+
+async def test_token_issuance_and_sis_deliveries_are_audited_too(api, settings, districts):
+    """Writes by callers who are not users: a partner exchanging its secret, a SIS pushing records."""
+    import json
+    from datetime import UTC, datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    district_a, _ = districts
+    admin = _headers(settings, "district_admin", district_a)
+    client = (await api.post("/api/v1/api-clients", json={"name": "Audited partner", "scopes": ["metrics:read"]}, headers=admin)).json()
+    issued = await api.post("/auth/token", data={"grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"]})
+    assert issued.status_code == 200
+    tokens = (await api.get("/api/v1/audit", params={"action": "issue_token"}, headers=admin)).json()["items"]
+    assert any(e["actor"] == f"client:{client['client_id']}" and e["resource_id"] == client["id"] and e["actor_kind"] == "client" for e in tokens)
+
+    source = (await api.post("/api/v1/ingest/sis-sources", json={"name": "Audited SIS", "vendor": "Skyward", "district_id": district_a}, headers=admin)).json()
+    body = json.dumps({"resource": "schools", "action": "upsert", "data": []})
+    msg_id, now = f"msg_{uuid.uuid4().hex}", datetime.now(tz=UTC)
+    signed = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": Webhook(source["secret"]).sign(msg_id, now, body), "content-type": "application/json"}
+    delivered = await api.post(f"/webhooks/sis/{source['id']}", content=body, headers=signed)
+    assert delivered.status_code == 202, delivered.text
+    deliveries = (await api.get("/api/v1/audit", params={"resource": "sis_delivery"}, headers=admin)).json()["items"]
+    assert any(e["actor"] == f"sis_source:{source['id']}" and e["resource_id"] == str(delivered.json()["delivery_id"]) for e in deliveries)
