@@ -42,8 +42,12 @@ async def record(
 
 
 def _client_ip(request: Request) -> str | None:
-    """The caller's address as the gateway saw it (X-Forwarded-For), else the peer's."""
-    candidates = [request.headers.get("x-forwarded-for", "").split(",")[0].strip()]
+    """The caller's address as the gateway saw it, else the peer's.
+
+    The gateway appends the address it saw to X-Forwarded-For; anything before it came from the
+    caller and could be forged, so only the last entry counts.
+    """
+    candidates = [request.headers.get("x-forwarded-for", "").split(",")[-1].strip()]
     if request.client:
         candidates.append(request.client.host)
     for candidate in candidates:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -167,10 +168,45 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database_refused(request: Request, exc: DBAPIError) -> JSONResponse:
+        """Input the database refuses (a NUL byte, a number out of range, a reference to nothing) is the caller's fault."""
+        state = _sqlstate(exc)
+        if state in _SQLSTATE_PROBLEMS:
+            status, detail = _SQLSTATE_PROBLEMS[state]
+            log.info("database refused the input", extra={"sqlstate": state, "path": request.url.path})
+            return problem_response(status, detail, slug="validation-error" if status == 422 else "conflict", instance=request.url.path)
+        return await _unhandled(request, exc)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        from k12shared.observability import loggable_path  # imports this module
+
+        log.exception("unhandled error", extra={"path": loggable_path(request.url.path)})
         return problem_response(500, "An unexpected error occurred", slug="internal-error", instance=request.url.path)
+
+
+# SQLSTATE -> (status, detail) for errors that only bad input can cause.
+_SQLSTATE_PROBLEMS = {
+    "22021": (422, "A text value holds a byte that cannot be stored (such as NUL)"),
+    "22P02": (422, "A value is not of the expected type"),
+    "22003": (422, "A number is out of range"),
+    "22001": (422, "A text value is too long"),
+    "22008": (422, "A date or time is out of range"),
+    "23503": (422, "The request refers to something that does not exist"),
+    "23505": (409, "This already exists"),
+}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL error code, from the driver's exception under SQLAlchemy's wrapper."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return None
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+import re
 import time
 import uuid
 from typing import Any
@@ -23,6 +24,14 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 # Never let a credential reach a log line, whatever a caller passes in ``extra``.
 _SECRET_KEYS = {"authorization", "password", "secret", "client_secret", "token", "access_token", "webhook-signature"}
+# Capability URLs carry their secret in the path (a calendar feed): log the path's shape instead.
+_SECRET_PATHS = (re.compile(r"^(/api/v1/calendars/)[^/]+(\.ics)$"),)
+
+
+def loggable_path(path: str) -> str:
+    for pattern in _SECRET_PATHS:
+        path = pattern.sub(r"\1[redacted]\2", path)
+    return path
 
 
 class JsonFormatter(logging.Formatter):
@@ -103,17 +112,22 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        body_complete = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_complete
             message = await receive()
             if message["type"] == "http.request":
+                body_complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
             return message
 
         async def send_with_id(message: Message) -> None:
+            if received > limit:
+                # The app caught BodyTooLarge itself (FastAPI turns a failed body read into a 400): the answer is ours.
+                raise BodyTooLarge(limit)
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 hdrs = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
@@ -125,6 +139,8 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge:
             status_holder["status"] = 413
+            if not body_complete:
+                await _drain(receive)  # so the client, still sending, gets to read the answer
             await _send_too_large(send, rid, limit, scope["path"])
         finally:
             self._log(scope, status_holder["status"], started)
@@ -136,7 +152,7 @@ class RequestContextMiddleware:
             "request",
             extra={
                 "method": scope["method"],
-                "path": scope["path"],
+                "path": loggable_path(scope["path"]),
                 "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 "client_ip": client[0] if client else None,

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from k12shared.settings import REPO_ROOT, Settings
-from k12shared.testing.platform import SERVICES
+from k12shared.testing.platform import SERVICES, WORKERS
 
 K8S = REPO_ROOT / "infra" / "k8s"
 DOCKERFILE = REPO_ROOT / "infra" / "docker" / "Dockerfile"
@@ -67,12 +67,13 @@ def test_every_service_has_a_deployment_probed_on_readyz_and_healthz():
         assert any(m["mountPath"] == "/var/run/k12/keys" and m["readOnly"] for m in container["volumeMounts"]), name
 
 
-def test_every_deployment_has_a_service_and_an_autoscaler():
+def test_every_deployment_has_an_autoscaler_and_every_http_service_a_service():
     services, autoscalers = _of_kind("Service"), _of_kind("HorizontalPodAutoscaler")
     for name, deployment in _of_kind("Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        selector = services[name]["spec"]["selector"]
-        assert selector.items() <= labels.items(), name
+        if name in DEPLOYMENTS.values():
+            selector = services[name]["spec"]["selector"]
+            assert selector.items() <= labels.items(), name
         hpa = autoscalers[name]["spec"]
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
         assert 1 <= hpa["minReplicas"] < hpa["maxReplicas"]
@@ -114,3 +115,22 @@ def test_every_image_is_a_target_of_the_dockerfile_run_as_non_root():
         assert name in targets, f"{image}: no Dockerfile target {name!r}"
     assert re.search(r"^USER 10001:10001$", text, re.M)
     assert text.count("uv sync --frozen --no-dev --no-editable --package") == len(images)
+
+
+def test_every_queue_worker_runs_as_its_own_deployment():
+    deployments = _of_kind("Deployment")
+    assert set(WORKERS) <= set(deployments), "a new worker needs a Deployment in infra/k8s/workers.yaml"
+    for name, module in WORKERS.items():
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == ["python", "-m", module], name
+        assert "ports" not in container and "readinessProbe" not in container, f"{name} serves no HTTP"
+
+
+def test_ingest_api_and_worker_share_the_spool_volume():
+    spool = _of_kind("ConfigMap")["k12-config"]["data"]["K12_INGEST_SPOOL_DIR"]
+    claim = _of_kind("PersistentVolumeClaim")["ingest-spool"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    for name in ("ingest", "ingest-worker"):
+        pod = _of_kind("Deployment")[name]["spec"]["template"]["spec"]
+        volume = next(v["name"] for v in pod["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == "ingest-spool")
+        assert {"name": volume, "mountPath": spool} in pod["containers"][0]["volumeMounts"], name

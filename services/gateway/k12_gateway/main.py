@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from k12shared.app import create_service_app
+from k12_gateway.audit.router import router as audit_router
 from k12_gateway.auth.router import router as auth_router
 from k12_gateway.clients.router import router as clients_router
 from k12_gateway.edge.conditional import ConditionalGetMiddleware
@@ -43,7 +44,7 @@ app = create_service_app(
         "`POST /auth/token` (OAuth2 client credentials). Errors are RFC 9457 problem+json."
     ),
     # The catch-all proxy goes last so the gateway's own routes win.
-    routers=[auth_router, clients_router, screens_router, proxy_router],
+    routers=[auth_router, clients_router, audit_router, screens_router, proxy_router],
     streaming_paths=("/api/v1/ingest/uploads",),
     readiness_checks=[upstreams_ready],
     on_startup=[open_edge_pool],

@@ -132,6 +132,7 @@ def describe_edge(doc: dict[str, Any], tags: dict[str, dict]) -> None:
             if method not in _HTTP_METHODS or not isinstance(operation, dict):
                 continue
             operation.setdefault("tags", [service])
+            _describe_errors(operation)
             if path.startswith(RATE_LIMITED_PREFIXES):
                 _describe_limited(operation, method)
     used = {tag for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) for tag in op.get("tags", [])}
@@ -139,6 +140,16 @@ def describe_edge(doc: dict[str, Any], tags: dict[str, dict]) -> None:
         tag = tags.setdefault(name, {"name": name})
         tag.setdefault("description", TAG_DESCRIPTIONS.get(name, f"Operations of the {name} service." if name in ROUTE_PREFIXES else name.capitalize() + "."))
     doc["tags"] = sorted(tags.values(), key=lambda t: t["name"])
+
+
+def _describe_errors(operation: dict) -> None:
+    """Every error of every operation is problem+json (FastAPI documents its 422 as plain JSON)."""
+    responses = operation.setdefault("responses", {})
+    for status, response in responses.items():
+        if str(status)[0] in "45" and "application/json" in response.get("content", {}):
+            response["content"] = _problem("")["content"]
+    responses.setdefault("4XX", _problem("Refused: see `type`, `detail` and any `errors` of the problem"))
+    responses.setdefault("5XX", _problem("The gateway could not reach the service that owns the operation (502, 503, 504)"))
 
 
 def _describe_limited(operation: dict, method: str) -> None:

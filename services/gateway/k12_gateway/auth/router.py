@@ -9,7 +9,8 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 from fastapi import Depends
 
-from k12shared.auth import PrincipalKind, Role, issue_token
+from k12shared import audit
+from k12shared.auth import Principal, PrincipalKind, Role, issue_token
 from k12shared.db import SessionDep
 from k12shared.errors import BadRequest, NotFound, Problem, Unauthorized
 from k12_gateway.auth.users import demo_platform_admin, demo_user, find_district
@@ -87,6 +88,8 @@ async def token(
         scopes=requested,
         name=client.name,
     )
+    issued_to = Principal(subject=f"client:{client.client_id}", kind=PrincipalKind.client, roles=frozenset(), district_ids=frozenset({client.district_id}) if client.district_id else frozenset())
+    await audit.record(session, request, issued_to, action="issue_token", resource="api_client", resource_id=client.id, district_id=client.district_id, detail={"scopes": sorted(requested)})
     return TokenOut(access_token=access_token, expires_in=ttl, scope=" ".join(sorted(requested)))
 
 

@@ -29,18 +29,23 @@ _HOP_BY_HOP = {
 }
 
 
-def _request_headers(request: Request) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "x-forwarded-for"]
+def _request_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    """The caller's headers as the bytes they came in (a header may hold any latin-1 byte), plus the proxy's own."""
+    skip = _HOP_BY_HOP | {"x-forwarded-for"}
+    headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in skip]
     client_ip = request.client.host if request.client else ""
     prior = request.headers.get("x-forwarded-for")
-    headers.append(("x-forwarded-for", f"{prior}, {client_ip}" if prior else client_ip))
-    headers.append(("x-forwarded-proto", request.url.scheme))
-    headers.append((REQUEST_ID_HEADER, request_id_var.get() or ""))
+    headers.append((b"x-forwarded-for", (f"{prior}, {client_ip}" if prior else client_ip).encode("latin-1")))
+    headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
+    headers.append((REQUEST_ID_HEADER.encode(), (request_id_var.get() or "").encode("latin-1")))
     return headers
 
 
 async def forward(request: Request, client: httpx.AsyncClient, base_url: str, service: str) -> Response:
-    url = httpx.URL(base_url.rstrip("/") + request.url.path, query=request.url.query.encode())
+    # The path as it came, still percent-encoded: decoded, a %1F or %C3 would not survive a second encoding.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    url = httpx.URL(base_url.rstrip("/")).copy_with(raw_path=raw_path + (b"?" + query if query else b""))
     has_body = request.method not in {"GET", "HEAD", "OPTIONS", "DELETE"} or "content-length" in request.headers
     upstream_request = client.build_request(
         request.method, url, headers=_request_headers(request), content=request.stream() if has_body else None

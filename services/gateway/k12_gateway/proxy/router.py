@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -10,6 +12,8 @@ from k12_gateway.proxy.routes import owner_of
 
 router = APIRouter(include_in_schema=False)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# Capability URLs: the secret in the path is the credential (calendar apps send no bearer token).
+_SECRET_URL_READS = re.compile(r"^/api/v1/calendars/[^/]+\.ics$")
 
 
 async def _proxy(request: Request, check_token: bool) -> Response:
@@ -29,7 +33,8 @@ async def _proxy(request: Request, check_token: bool) -> Response:
 
 @router.api_route("/api/v1/{path:path}", methods=_METHODS)
 async def proxy_api(request: Request, path: str) -> Response:
-    return await _proxy(request, check_token=True)
+    public = request.method in {"GET", "HEAD"} and _SECRET_URL_READS.match(request.url.path) is not None
+    return await _proxy(request, check_token=not public)
 
 
 @router.api_route("/webhooks/{path:path}", methods=_METHODS)

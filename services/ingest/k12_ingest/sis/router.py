@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from k12shared import audit
+from k12shared.auth import Principal, PrincipalKind
 from k12shared.auth.deps import IngestReader, IngestWriter
 from k12shared.db import SessionDep
 from k12shared.errors import PROBLEM_RESPONSES, Unprocessable
@@ -109,4 +110,6 @@ async def receive(source_id: uuid.UUID, request: Request, response: Response, se
         response.status_code = status.HTTP_200_OK
         return DeliveryAccepted(webhook_id=webhook_id, status="duplicate")
     await enqueue(session, DELIVERY_ENTRYPOINT, {"delivery_id": delivery_id})
+    sender = Principal(subject=f"sis_source:{source.id}", kind=PrincipalKind.client, roles=frozenset(), district_ids=frozenset({source.district_id}))
+    await audit.record(session, request, sender, action="deliver", resource="sis_delivery", resource_id=delivery_id, district_id=source.district_id)
     return DeliveryAccepted(webhook_id=webhook_id, status="queued", delivery_id=delivery_id)

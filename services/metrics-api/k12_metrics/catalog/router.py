@@ -81,7 +81,7 @@ _KEY = [Observation.org_id, Observation.metric_code, Observation.subgroup_code, 
 
 
 @router.get("/observations", operation_id="listObservations", summary="Observations by org, metric, subgroup and period (JSON or CSV)",
-            response_model=Page[ObservationOut])
+            response_model=Page[ObservationOut], responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def list_observations(
     session: SessionDep,
     principal: MetricsReader,

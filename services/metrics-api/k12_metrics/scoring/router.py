@@ -63,8 +63,9 @@ class WhatIf(BaseModel):
 
 
 @router.post("/what-if", operation_id="scoreWhatIf", summary="Re-score with changed values; nothing is stored")
-async def what_if(org_id: uuid.UUID, body: WhatIf, session: SessionDep, principal: MetricsReader) -> dict[str, Any]:
+async def what_if(org_id: uuid.UUID, body: WhatIf, session: SessionDep, principal: MetricsReader, request: Request) -> dict[str, Any]:
     org, fw, doc, observations, year = await _context(session, principal, org_id, body.framework, body.period)
+    await audit.record(session, request, principal, action="read", resource="score_what_if", resource_id=org.id, district_id=org.district_id)
     changed = engine.apply_changes(observations, year, [(c.metric, c.subgroup, c.value) for c in body.changes])
     return {"org_id": str(org.id), **engine.score(doc, changed, year), "changes": [c.model_dump() for c in body.changes], "stored": False}
 

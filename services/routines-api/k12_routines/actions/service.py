@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.auth import Principal
 from k12shared.errors import Conflict, NotFound
-from k12shared.models import ActionItem, ActionStatusChange, Goal, Meeting
+from k12shared.models import ActionItem, ActionStatusChange, Goal, Meeting, Routine
 from k12shared.pagination import decode_cursor, encode_cursor
 from k12shared.settings import Settings
 from k12_routines.access import can_see, require_school, resolve_district, school_condition
@@ -61,9 +61,11 @@ async def _context(session: AsyncSession, principal: Principal, data: ActionIn) 
     school_id = data.school_id
     if data.meeting_id is not None:
         meeting = await session.get(Meeting, data.meeting_id)
-        if meeting is None or not can_see(principal, meeting):
+        # A meeting belongs to its routine's school: a leader of another school may not attach to it.
+        routine = await session.get(Routine, meeting.routine_id) if meeting is not None else None
+        if meeting is None or routine is None or not can_see(principal, meeting) or not can_see(principal, routine):
             raise NotFound("Meeting not found", field="meeting_id")
-        district_id = meeting.district_id
+        district_id, school_id = meeting.district_id, school_id or routine.school_id
     if data.goal_id is not None:
         goal = await session.get(Goal, data.goal_id)
         if goal is None or not can_see(principal, goal) or (district_id and goal.district_id != district_id):
