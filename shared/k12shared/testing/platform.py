@@ -76,7 +76,7 @@ class Platform:
             proc.kill()
             proc.wait()
 
-    def wait_healthy(self, name: str, timeout_s: float = 30) -> None:
+    def wait_healthy(self, name: str, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             proc = self.processes.get(name)
