@@ -270,3 +270,41 @@ async def test_a_queued_job_can_be_cancelled(platform, admin, db):
     assert marker["status"] == "succeeded"  # the worker is back and took later work
     assert (await admin.get(f"/api/v1/ingest/jobs/{job['id']}")).json()["status"] == "cancelled"
     assert await observation(db, metric="enrollment", subgroup="all", year=2021, nces_id=nces) is None
+
+
+def _demo_module(name: str):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "infra"))
+    try:
+        return importlib.import_module(f"demo.{name}")
+    finally:
+        sys.path.remove(str(REPO_ROOT / "infra"))
+
+
+async def test_the_demo_step_loads_real_data_once(platform, admin):
+    """Last in this module: it loads the same files the tests above check from scratch."""
+    import time as clock
+
+    token = admin.headers["authorization"]
+    with httpx.Client(base_url=platform.url(), headers={"authorization": token}, timeout=300) as api:
+        await asyncio.to_thread(_demo_module("orgs").run, api)
+        demo = _demo_module("ingest")
+        await asyncio.to_thread(demo.run, api)
+        jobs_after_first = (await admin.get("/api/v1/ingest/jobs", params={"limit": 200})).json()["items"]
+        await asyncio.to_thread(demo.run, api)
+        assert len((await admin.get("/api/v1/ingest/jobs", params={"limit": 200})).json()["items"]) == len(jobs_after_first)
+
+    hazelwood = (await admin.get("/api/v1/orgs", params={"state_id": "096088", "type": "district"})).json()["items"][0]
+    for metric in ("graduation_rate_4yr", "proportional_attendance"):
+        found = (await admin.get("/api/v1/observations", params={"org": hazelwood["id"], "metric": metric, "subgroup": "all", "period": "2022-23"})).json()["items"]
+        assert len(found) == 1 and found[0]["value"] is not None, metric
+    school = (await admin.get("/api/v1/orgs", params={"state_id": "255901001", "type": "school"})).json()["items"][0]
+    deadline = clock.monotonic() + 120  # a bound so a broken worker fails the test instead of hanging it
+    while clock.monotonic() < deadline:
+        found = (await admin.get("/api/v1/observations", params={"org": school["id"], "metric": "excused_absence_days", "period": "2021-22"})).json()["items"]
+        if found and float(found[0]["value"]) == 389:
+            break
+        await asyncio.sleep(0.5)
+    assert found and float(found[0]["value"]) == 389

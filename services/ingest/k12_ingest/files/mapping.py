@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ class RowError(Exception):
         self.column = column
 
 
+@lru_cache(maxsize=4096)  # a file names few periods, on every row
 def parse_school_year(text: str) -> int:
     """2016, 2015-16, 2015-2016 and 1516 all name the school year 2015-16, stored as its spring year 2016."""
     raw = text.strip()
@@ -268,13 +270,7 @@ class Mapper:
         return Observed(org_key, metric, subgroup, year, cell, self._count(row, self._numerator_col), self._count(row, self._denominator_col))
 
     def _cell(self, text: str, column: str, low: float | None, high: float | None) -> Cell:
-        try:
-            cell = parse_cell(text)
-        except BadValue as exc:
-            raise RowError(f"unparseable value: {exc}", column) from None
-        if cell.outside(low, high):
-            raise RowError(f"value {text.strip()!r} outside {_fmt(low)}–{_fmt(high)}", column)
-        return cell
+        return _checked_cell(text, low, high).result(column)
 
     def _count(self, row: list[str], index: int | None) -> float | None:
         if index is None:
@@ -321,6 +317,28 @@ class Mapper:
             elif parent_state:
                 body["parent_state_id"] = parent_state
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    cell: Cell | None
+    reason: str | None
+
+    def result(self, column: str) -> Cell:
+        if self.cell is None:
+            raise RowError(self.reason, column)
+        return self.cell
+
+
+@lru_cache(maxsize=65536)  # values repeat a lot in state files; parsing and the range check are pure
+def _checked_cell(text: str, low: float | None, high: float | None) -> _Checked:
+    try:
+        cell = parse_cell(text)
+    except BadValue as exc:
+        return _Checked(None, f"unparseable value: {exc}")
+    if cell.outside(low, high):
+        return _Checked(None, f"value {text.strip()!r} outside {_fmt(low)}–{_fmt(high)}")
+    return _Checked(cell, None)
 
 
 def _fmt(x: float | None) -> str:
