@@ -14,7 +14,6 @@ from k12shared.errors import Conflict, NotFound, Unprocessable
 from k12shared.models import Organization, OrgType
 from k12_metrics.orgs.schemas import OrgIn, OrgPatch, OrgResolveItem
 
-INSERT_CHUNK = 2000
 _PARENT_TYPE = {OrgType.school: OrgType.district, OrgType.district: OrgType.state}
 
 
@@ -91,6 +90,9 @@ async def patch(session: AsyncSession, org: Organization, data: OrgPatch) -> Org
     return org
 
 
+_INSERT_SLICE = 2_000
+
+
 async def resolve_many(session: AsyncSession, items: Sequence[OrgResolveItem]) -> tuple[list[uuid.UUID], int]:
     """Find each organization by NCES or state id; create the missing ones under their parent.
 
@@ -136,9 +138,9 @@ async def resolve_many(session: AsyncSession, items: Sequence[OrgResolveItem]) -
                     )
                 )
             # Another loader may create the same org concurrently: skip conflicts, then re-read.
-            # In chunks: one statement may carry at most 32,767 parameters (11 a row).
-            for start in range(0, len(rows), INSERT_CHUNK):
-                await session.execute(insert(Organization).values(rows[start:start + INSERT_CHUNK]).on_conflict_do_nothing())
+            # In slices: one statement may carry at most 32,767 bind parameters (11 a row).
+            for start in range(0, len(rows), _INSERT_SLICE):
+                await session.execute(insert(Organization).values(rows[start : start + _INSERT_SLICE]).on_conflict_do_nothing())
             refound = await _find_existing(session, [item for _, item in to_create])
             for i, item in to_create:
                 ids[i] = refound[_key(item)]
