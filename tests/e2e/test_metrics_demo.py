@@ -68,6 +68,7 @@ def test_hazelwood_demo_targets_and_scores_once(platform):
         asyncio.run(_insert(platform.database_url, district))
         metrics = _demo_module("metrics")
         metrics.run(api)
+        stored_once = asyncio.run(_stored_scores(platform.database_url, district))
         metrics.run(api)
         targets = api.get("/api/v1/targets", params={"org": district}).json()["items"]
         titles = [t["title"] for t in targets]  # the routines demo may have added its goal's target too
@@ -79,8 +80,8 @@ def test_hazelwood_demo_targets_and_scores_once(platform):
         assert gap["reference_subgroup"] == "all" and gap["baseline_value"] < 0
         score = api.get(f"/api/v1/orgs/{district}/scores").json()
         assert score["period"] == "2022-23" and [h["period"] for h in score["history"]][-1] == "2022-23"
-        assert len(score["history"]) == 5
-        assert asyncio.run(_stored_scores(platform.database_url, district)) == 5  # each year once, although the step ran twice
+        assert len(score["history"]) >= 5 and stored_once >= len(score["history"])  # ingest may have loaded more years already
+        assert asyncio.run(_stored_scores(platform.database_url, district)) == stored_once  # the second run stored nothing
         # Through the gateway too: equity gaps and benchmarks answer for Hazelwood.
         gaps = api.get(f"/api/v1/orgs/{district}/equity-gaps", params={"metric": "graduation_rate_4yr"}).json()
         assert gaps["gaps"][0]["subgroup"] == "swd" and gaps["gaps"][0]["target"]["id"] == gap["id"]

@@ -78,3 +78,17 @@ async def test_resolve_finds_or_creates_under_the_parent(app_client, make_token,
         user = await client.post("/internal/orgs/resolve", json={"items": items}, headers=auth(make_token("district_admin")))
         assert user.status_code == 403
     assert state.id
+
+
+async def test_resolving_thousands_of_orgs_in_one_request(app_client, make_token, auth):
+    """A national file names ~4,000 districts and ~23,000 schools: more than one statement's 32,767 parameters."""
+    items = [{"type": "state", "name": "Alabama", "state_code": "AL", "state_id": "AL-BIG"}]
+    items += [{"type": "district", "name": f"District {i}", "state_code": "AL", "nces_id": f"01{i:05d}", "parent_state_id": "AL-BIG"} for i in range(3500)]
+    items += [{"type": "school", "name": f"School {i}", "state_code": "AL", "nces_id": f"01{i % 3500:05d}{i:05d}", "parent_nces_id": f"01{i % 3500:05d}"}
+              for i in range(6000)]
+    async with app_client(app) as client:
+        first = await client.post("/internal/orgs/resolve", json={"items": items}, headers=auth(make_token("service")))
+        assert first.status_code == 200, first.text[:500]
+        assert first.json()["created"] == len(items) and len(set(first.json()["ids"])) == len(items)
+        again = await client.post("/internal/orgs/resolve", json={"items": items}, headers=auth(make_token("service")))
+        assert again.json()["created"] == 0 and again.json()["ids"] == first.json()["ids"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, String, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -170,7 +170,7 @@ async def _find_existing(session: AsyncSession, items: Sequence[OrgIn]) -> dict[
     found: dict[tuple, uuid.UUID] = {}
     if nces:
         rows = await session.execute(
-            select(Organization.nces_id, Organization.id).where(Organization.type == org_type, Organization.nces_id.in_(nces))
+            select(Organization.nces_id, Organization.id).where(Organization.type == org_type, Organization.nces_id == any_(_text_array(nces)))
         )
         found.update({(org_type, n): i for n, i in rows})
     if states:
@@ -179,11 +179,16 @@ async def _find_existing(session: AsyncSession, items: Sequence[OrgIn]) -> dict[
             select(Organization.state_code, Organization.state_id, Organization.id).where(
                 Organization.type == org_type,
                 Organization.state_code.in_(codes),
-                Organization.state_id.in_([sid for _, sid in states]),
+                Organization.state_id == any_(_text_array([sid for _, sid in states])),
             )
         )
         found.update({(org_type, s, sid): i for s, sid, i in rows})
     return found
+
+
+def _text_array(values: list[str]):
+    """One array parameter, however many values (an IN list would take one parameter each)."""
+    return bindparam(None, value=list(values), type_=ARRAY(String), expanding=False)
 
 
 async def _find_parents(session: AsyncSession, items: Sequence[OrgResolveItem]) -> dict[tuple, uuid.UUID]:
