@@ -134,3 +134,14 @@ def test_ingest_api_and_worker_share_the_spool_volume():
         pod = _of_kind("Deployment")[name]["spec"]["template"]["spec"]
         volume = next(v["name"] for v in pod["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == "ingest-spool")
         assert {"name": volume, "mountPath": spool} in pod["containers"][0]["volumeMounts"], name
+
+
+def test_every_image_installs_a_workspace_package_and_runs_its_app():
+    import tomllib
+
+    members = {tomllib.loads(p.read_text())["project"]["name"] for p in [REPO_ROOT / "shared" / "pyproject.toml", *REPO_ROOT.glob("services/*/pyproject.toml")]}
+    text = DOCKERFILE.read_text()
+    packages = set(re.findall(r"--package (\S+)", text))
+    assert packages <= members, f"not a workspace package: {packages - members}"
+    commands = set(re.findall(r'CMD \["uvicorn", "([^"]+)"', text))
+    assert commands == set(SERVICES.values()), "each service's ASGI app has a runtime target"
