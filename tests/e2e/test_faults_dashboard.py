@@ -14,7 +14,7 @@ import pytest
 
 # Well above the gateway's per-part timeout (3 s) and below anything a user would wait for: a hang fails here.
 CLIENT_TIMEOUT_S = 20
-METRICS_PARTS = {"district", "score", "risk", "equity_gaps"}
+METRICS_PARTS = {"district", "score", "points_at_risk", "equity_gaps"}
 ROUTINES_PARTS = {"goals", "overdue_actions", "due_soon_actions", "next_meetings"}
 
 

@@ -44,6 +44,7 @@ class Case:
     form: bool = False
     refused: frozenset[int] = frozenset(REFUSED)
     is_screen: bool = False  # a composed SPA screen: may answer 200 with the parts it may show
+    public_data: bool = False  # reads public state data of any org: may answer 200, never with A's private items
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ OPERATIONS: dict[str, Case | Exempt] = {
     "getDashboard": Case(params=lambda w: {"district": w["district_a"]}, attackers=("other_district",)),
     "getMyActions": Case(attackers=("other_district", "other_school_leader", "staff")),
     "getMeetingRoom": Case(attackers=("other_district", "other_school_leader"), is_screen=True),
+    "getSignInOptions": Exempt("what the sign-in page offers; public by design, names no district"),
     # metrics-api
     "listOrgs": Exempt("the organization directory is public (NCES and state ids)"),
     "getOrg": Exempt("the organization directory is public (NCES and state ids)"),
@@ -83,6 +85,17 @@ OPERATIONS: dict[str, Case | Exempt] = {
     "getScore": Case(attackers=("other_district", "client_without_scope")),
     "getScoreRisk": Case(attackers=("other_district", "client_without_scope")),
     "scoreWhatIf": Case(lambda w: {"changes": []}, attackers=("other_district", "client_without_scope")),
+    "computeScores": Case(lambda w: {}, attackers=NOT_LEADER),
+    "getScorecard": Case(attackers=("other_district", "client_without_scope")),
+    # Gaps and benchmarks read public state data for any org; A's gap targets must not come with them.
+    "getEquityGaps": Case(params=lambda w: {"metric": "graduation_rate_4yr"}, public_data=True),
+    "getBenchmarks": Case(params=lambda w: {"metric": "graduation_rate_4yr"}, public_data=True),
+    "createTarget": Case(lambda w: {"org_id": w["school_a1"], "metric": "graduation_rate_4yr", "title": f"{MARK} foreign", "baseline_period": "2024-25",
+                                    "baseline_value": 1, "target_period": "2026-27", "target_value": 2}, attackers=NOT_LEADER + ("other_school_leader",)),
+    "listTargets": Case(params=lambda w: {"org": w["school_a1"]}),
+    "getTarget": Case(),
+    "updateTarget": Case(lambda w: {"title": "taken"}),
+    "deleteTarget": Case(),
     # routines-api
     "createPlan": Case(lambda w: {"district_id": w["district_a"], "school_year": "2026-27", "title": f"{MARK} foreign plan"}, attackers=WRITERS_ONLY + ("staff",)),
     "listPlans": Case(params=lambda w: {"district": w["district_a"]}, attackers=WRITERS_ONLY),
@@ -167,7 +180,7 @@ PATH_IDS = {
     "plan_id": "plan_id", "goal_id": "goal_id", "milestone_id": "milestone_id", "routine_id": "routine_id",
     "meeting_id": "meeting_id", "action_id": "action_id", "review_id": "review_id", "subscription_id": "subscription_id",
     "source_id": "sis_source_id", "org_id": "district_a", "job_id": "random_id", "feed_id": "random_id",
-    "code": "profile_code", "token": "forged_feed_token",
+    "code": "profile_code", "token": "forged_feed_token", "target_id": "target_id",
 }
 
 
@@ -239,6 +252,10 @@ async def _build_world(api: httpx.AsyncClient, settings, keyring) -> tuple[World
     }, "goal_id")
     await write("POST", "/api/v1/strategies", {"goal_id": world.ids["goal_id"], "title": f"{MARK} strategy"}, "strategy_id")
     await write("POST", "/api/v1/milestones", {"strategy_id": world.ids["strategy_id"], "title": f"{MARK} milestone", "due_date": _later(60)}, "milestone_id")
+    await write("POST", "/api/v1/targets", {
+        "org_id": school_a1, "metric": "graduation_rate_4yr", "subgroup": "swd", "reference_subgroup": "all", "title": f"{MARK} gap target",
+        "baseline_period": "2024-25", "baseline_value": -12, "target_period": "2027-28", "target_value": -6,
+    }, "target_id")
     await write("POST", f"/api/v1/goals/{world.ids['goal_id']}/judgments", {"rating": "amber_green", "rationale": f"{MARK} judgment"})
     await write("POST", "/api/v1/routines", {
         "school_id": school_a1, "title": f"{MARK} stocktake", "kind": "stocktake", "goal_ids": [world.ids["goal_id"]],
@@ -278,6 +295,7 @@ SNAPSHOT_PATHS = (
     "/api/v1/routines/{routine_id}", "/api/v1/routines/{routine_id}/meetings", "/api/v1/meetings/{meeting_id}", "/api/v1/meetings/{meeting_id}/decisions",
     "/api/v1/actions/{action_id}", "/api/v1/capacity-reviews/{review_id}", "/api/v1/webhook-subscriptions/{subscription_id}",
     "/api/v1/ingest/sis-sources/{sis_source_id}", "/api/v1/api-clients/{api_client_id}", "/api/v1/orgs/{district_a}",
+    "/api/v1/targets/{target_id}",
 )
 
 
@@ -323,7 +341,7 @@ async def test_every_operation_refuses_every_attacker_and_nothing_of_a_leaks_or_
         if isinstance(case, Exempt):
             continue
         path = _path_ids(template, world.ids)
-        is_list = method == "GET" and ("{" not in template or case.is_screen)
+        is_list = method == "GET" and ("{" not in template or case.is_screen or case.public_data)
         for attacker in case.attackers:
             if attacker == "staff" and method == "GET":
                 continue

@@ -94,6 +94,10 @@ class Principal:
     def can_access_school(self, school_id: uuid.UUID | None) -> bool:
         return not self.is_school_scoped or school_id is None or school_id in self.school_ids
 
+    def can_access_org(self, district_id: uuid.UUID | None, org_id: uuid.UUID) -> bool:
+        """A district-level resource, or one of a school-scoped leader's own schools."""
+        return self.can_access_district(district_id) and (org_id == district_id or self.can_access_school(org_id))
+
     def acting_district(self, requested: uuid.UUID | None) -> uuid.UUID:
         """The district a request acts for: the one named, else the caller's only district."""
         district = requested or self.default_district()

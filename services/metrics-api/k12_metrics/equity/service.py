@@ -34,7 +34,7 @@ def _behind(metric: Metric, gap: float) -> float:
 
 
 async def _gap_targets(session, principal: Principal, org: Organization, metric: str, reference: str) -> dict[str, dict]:
-    if not principal.can_access_district(org.district_id):
+    if not principal.can_access_org(org.district_id, org.id):
         return {}
     rows = await session.scalars(select(Target).where(Target.org_id == org.id, Target.metric_code == metric,
                                                       Target.reference_subgroup_code == reference))

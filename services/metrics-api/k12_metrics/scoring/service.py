@@ -120,14 +120,15 @@ async def _score_and_store(session, framework: Framework, orgs: list, years: lis
     grouped: dict[uuid.UUID, list[Obs]] = defaultdict(list)
     for org_id, metric, subgroup, year, status, value, lower, n in records:
         grouped[org_id].append(Obs(metric, subgroup, year, status, value, lower, n))
-    rows, stored = [], []
+    rows, stored, asked = [], [], set(years)
     read_done = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small result dicts: the cyclic collector would rescan them all, over and over
     try:
         for org in orgs:
             observations = grouped.get(org.id, [])
-            for year in years or years_with_data(doc, observations):
+            with_data = years_with_data(doc, observations)  # a year asked for without data has no score to keep
+            for year in [y for y in with_data if y in asked] if asked else with_data:
                 result = score(doc, observations, year, explain=False)
                 rows.append((org.id, org.district_id, framework.code, framework.version, year, Decimal(str(result["points_earned"])),
                              Decimal(str(result["points_possible"])), result["classification"], orjson.dumps(result).decode()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.auth.principal import Principal
@@ -39,7 +39,8 @@ async def create(session: AsyncSession, principal: Principal, data: TargetIn) ->
     org = await session.get(Organization, data.org_id)
     if org is None:
         raise NotFound("Organization not found", field="org_id")
-    principal.require_district(org.district_id, resource="Organization")
+    if not principal.can_access_org(org.district_id, org.id):
+        raise NotFound("Organization not found", field="org_id")
     await _check_catalog(session, data.metric, data.subgroup, data.reference_subgroup)
     target = Target(
         id=uuid.uuid4(), org_id=org.id, district_id=org.district_id, metric_code=data.metric, subgroup_code=data.subgroup,
@@ -58,7 +59,8 @@ async def get_visible(session: AsyncSession, principal: Principal, target_id: uu
     target = await session.get(Target, target_id)
     if target is None:
         raise NotFound("Target not found")
-    principal.require_district(target.district_id, resource="Target")
+    if not principal.can_access_org(target.district_id, target.org_id):
+        raise NotFound("Target not found")
     return target
 
 
@@ -66,6 +68,8 @@ def list_query(principal: Principal, *, org: uuid.UUID | None, metric: str | Non
     stmt = select(Target)
     if not principal.is_platform:
         stmt = stmt.where(Target.district_id.in_(list(principal.district_ids)))
+    if principal.is_school_scoped:  # a school's leader: the district's own targets and those of their schools
+        stmt = stmt.where(or_(Target.org_id == Target.district_id, Target.org_id.in_(list(principal.school_ids))))
     if org:
         stmt = stmt.where(Target.org_id == org)
     if metric:
