@@ -129,8 +129,11 @@ async def test_reminder_scan_sends_due_soon_and_overdue_once(client, admin, sess
     soon = await _action(client, admin, due_date=_days(1))
     late = await _action(client, admin, due_date=_days(5))
     # Time passes: the second action's date is now in the past, and nothing was sent for it yet.
+    from k12_routines.routines.service import district_today
+
     row = await session.get(ActionItem, __import__("uuid").UUID(late["id"]))
-    row.due_date, row.due_soon_notified_at = date.today() - timedelta(days=1), None
+    # "Overdue" is judged on the district's calendar, which may still be yesterday in UTC terms.
+    row.due_date, row.due_soon_notified_at = await district_today(session, row.district_id) - timedelta(days=1), None
     await session.flush()
     first = await reminders.scan(session, settings)
     second = await reminders.scan(session, settings)
