@@ -48,8 +48,13 @@ async def who(api):
     admin = {"authorization": f"Bearer {(await api.post('/auth/dev-token', json={'role': 'platform_admin'})).json()['access_token']}"}
     found = (await api.get("/api/v1/orgs", params={"state_id": "BAD-1", "type": "district"}, headers=admin)).json()["items"]
     if not found:
-        state = await api.post("/api/v1/orgs", json={"type": "state", "name": "Bad input", "state_code": "BI", "state_id": "BI"}, headers=admin)
-        district = await api.post("/api/v1/orgs", json={"type": "district", "name": "Bad input district", "state_code": "BI", "state_id": "BAD-1", "parent_id": state.json()["id"]}, headers=admin)
+        states = (await api.get("/api/v1/orgs", params={"state_id": "BI", "type": "state"}, headers=admin)).json()["items"]
+        if not states:
+            created = await api.post("/api/v1/orgs", json={"type": "state", "name": "Bad input", "state_code": "BI", "state_id": "BI"}, headers=admin)
+            assert created.status_code == 201, created.text
+            states = [created.json()]
+        district = await api.post("/api/v1/orgs", json={"type": "district", "name": "Bad input district", "state_code": "BI", "state_id": "BAD-1", "parent_id": states[0]["id"]}, headers=admin)
+        assert district.status_code == 201, district.text
         found = [district.json()]
     token = (await api.post("/auth/dev-token", json={"role": "district_admin", "district": "BAD-1"})).json()["access_token"]
     return {"platform_admin": admin, "district_admin": {"authorization": f"Bearer {token}"}, "district_id": found[0]["id"]}

@@ -14,17 +14,31 @@ from typing import Any
 _COMPARED = "status, value, lower, upper, lower_inclusive, upper_inclusive, published_as, numerator, denominator, visibility"
 _KEY = "org_id, metric_code, subgroup_code, school_year"
 
-UPSERT = f"""
-with incoming as (
+# One writer of observations at a time (a transaction-scoped lock, released at commit): the load
+# then knows which keys exist and inserts new rows plainly, without ON CONFLICT's per-row speculation.
+_WRITE_LOCK = "select pg_advisory_xact_lock(hashtext('k12:observations-write'))"
+# Sorts and hashes of a million-row load stay in memory (this transaction only).
+_LOAD_WORK_MEM = "set local work_mem = '256MB'"
+
+_STEPS: list[tuple[str, str | None]] = [  # (statement, the parameter it takes)
+    # CREATE TABLE AS takes no bind parameters: the visibility comes in as a transaction-local setting.
+    ("select set_config('k12.load_visibility', $1, true)", "visibility"),
+    # The file's last line wins for a key it names twice.
+    (f"""
+    create temp table incoming on commit drop as
     select distinct on (m.org_id, s.metric_code, s.subgroup_code, s.school_year)
            m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.status, s.value, s.lower, s.upper,
            s.lower_inclusive, s.upper_inclusive, s.published_as, s.numerator, s.denominator,
-           $2::text as visibility, coalesce(o.district_id, case when o.type = 'district' then o.id end) as district_id
+           current_setting('k12.load_visibility') as visibility, coalesce(o.district_id, case when o.type = 'district' then o.id end) as district_id,
+           o.type = 'district' as is_district
     from stage s
     join org_map m on m.org_key = s.org_key
     join organizations o on o.id = m.org_id
     order by m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.line desc
-), changed as (
+    """, None),
+    # Only what is new or differs from what is stored.
+    (f"""
+    create temp table changed on commit drop as
     select i.*, (cur.org_id is not null) as existed
     from incoming i
     left join observations cur using ({_KEY})
@@ -34,32 +48,40 @@ with incoming as (
           is distinct from
           (i.status, i.value, i.lower, i.upper, i.lower_inclusive, i.upper_inclusive, i.published_as,
            i.numerator, i.denominator, i.visibility)
-), history as (
+    """, None),
+    ("analyze changed", None),
+    (f"""
     insert into observation_history ({_KEY}, {_COMPARED}, district_id, batch_id, replaced_at, replaced_by_batch_id)
     select cur.org_id, cur.metric_code, cur.subgroup_code, cur.school_year,
            cur.status, cur.value, cur.lower, cur.upper, cur.lower_inclusive, cur.upper_inclusive, cur.published_as,
-           cur.numerator, cur.denominator, cur.visibility, cur.district_id, cur.batch_id, now(), $1
+           cur.numerator, cur.denominator, cur.visibility, cur.district_id, cur.batch_id, now(), $1::uuid
     from observations cur
     join changed c using ({_KEY})
     where c.existed
-), upserted as (
+    """, "batch_id"),
+    ("""
+    update observations o set
+        status = c.status, value = c.value, lower = c.lower, upper = c.upper,
+        lower_inclusive = c.lower_inclusive, upper_inclusive = c.upper_inclusive, published_as = c.published_as,
+        numerator = c.numerator, denominator = c.denominator, visibility = c.visibility, district_id = c.district_id,
+        batch_id = $1::uuid, updated_at = now()
+    from changed c
+    where c.existed and (o.org_id, o.metric_code, o.subgroup_code, o.school_year) = (c.org_id, c.metric_code, c.subgroup_code, c.school_year)
+    """, "batch_id"),
+    (f"""
     insert into observations ({_KEY}, {_COMPARED}, district_id, batch_id, updated_at)
-    select {_KEY}, {_COMPARED}, district_id, $1, now() from changed
+    select {_KEY}, {_COMPARED}, district_id, $1::uuid, now() from changed
+    where not existed
     order by {_KEY}
-    on conflict ({_KEY}) do update set
-        status = excluded.status, value = excluded.value, lower = excluded.lower, upper = excluded.upper,
-        lower_inclusive = excluded.lower_inclusive, upper_inclusive = excluded.upper_inclusive,
-        published_as = excluded.published_as, numerator = excluded.numerator, denominator = excluded.denominator,
-        visibility = excluded.visibility, district_id = excluded.district_id, batch_id = excluded.batch_id, updated_at = now()
-    returning org_id, school_year, (xmax = 0) as inserted
-)
+    """, "batch_id"),
+]
+_OUTCOME = """
 select (select count(*) from incoming) as incoming,
-       (select count(*) from upserted) as changed,
-       (select count(*) from upserted where inserted) as inserted,
-       (select count(distinct org_id) from upserted) as orgs_changed,
-       (select coalesce(array_agg(distinct u.org_id), '{{}}') from upserted u join organizations o on o.id = u.org_id
-         where o.type = 'district') as district_ids,
-       (select coalesce(array_agg(distinct school_year), '{{}}') from upserted) as school_years
+       (select count(*) from changed) as changed,
+       (select count(*) from changed where not existed) as inserted,
+       (select count(*) from (select distinct org_id from changed) o) as orgs_changed,
+       array(select distinct org_id from changed where is_district) as district_ids,
+       array(select distinct school_year from changed) as school_years
 """
 
 
@@ -74,5 +96,11 @@ class UpsertOutcome:
 
 
 async def upsert_staged(raw: Any, *, batch_id: uuid.UUID | None, visibility: str) -> UpsertOutcome:
-    row = await raw.fetchrow(UPSERT, batch_id, visibility)
+    await raw.execute(_WRITE_LOCK)
+    await raw.execute(_LOAD_WORK_MEM)
+    await raw.execute("drop table if exists pg_temp.incoming, pg_temp.changed")
+    params = {"visibility": visibility, "batch_id": batch_id}
+    for statement, param in _STEPS:
+        await raw.execute(statement, *([params[param]] if param else []))
+    row = await raw.fetchrow(_OUTCOME)
     return UpsertOutcome(row["incoming"], row["changed"], row["inserted"], row["orgs_changed"], list(row["district_ids"]), sorted(row["school_years"]))

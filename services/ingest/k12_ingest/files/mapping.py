@@ -7,8 +7,9 @@ to each row; it is pure Python and runs in a thread so the worker's event loop k
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,10 +114,12 @@ class Mapper:
     width: int = 0
     org_items: dict[str, OrgItem] = field(default_factory=dict)
     org_lookups: set[str] = field(default_factory=set)
+    _org_columns: set[int] = field(default_factory=set)  # what an organization's key depends on
 
     def __post_init__(self) -> None:
         self.width = len(self.header)
         self._org = self._compile_org(self.definition.org)
+        self._org_columns_sorted = sorted(self._org_columns)
         self._year = self._compile_period()
         if self.definition.format == "wide":
             self._measures = self._compile_measures(self.definition.measures)
@@ -144,6 +147,7 @@ class Mapper:
         index = self._column(spec.column, required=False)
         if index is None:
             return None
+        self._org_columns.add(index)
         pad, mapping, title = spec.pad, {k.upper(): v for k, v in (spec.map or {}).items()}, spec.title_case
 
         def get(row: list[str]) -> str | None:
@@ -178,8 +182,9 @@ class Mapper:
             raise FileRefused("The profile names no organization type")
         return level
 
-    def _compile_period(self) -> Callable[[list[str]], int]:
+    def _compile_period(self) -> Callable[[list[str] | None], int]:
         period = self.definition.period
+        self._year_index: int | None = None
         if period.constant is not None:
             year = parse_school_year(period.constant)
             return lambda row: year
@@ -191,16 +196,8 @@ class Mapper:
             except ValueError:
                 raise FileRefused(f"Column {self.header[index]!r} does not end with a school year such as 1516") from None
             return lambda row: year
-        index = self._column(period.column)
-        name = self.header[index]
-
-        def from_column(row: list[str]) -> int:
-            try:
-                return parse_school_year(row[index])
-            except ValueError as exc:
-                raise RowError(str(exc), name) from None
-
-        return from_column
+        self._year_index = self._column(period.column)
+        return lambda row: parse_school_year(row[self._year_index])
 
     def _metric_range(self, code: str) -> tuple[float | None, float | None]:
         if code not in self.catalog.metrics:
@@ -236,49 +233,107 @@ class Mapper:
         self._metric_names = {m: m for m in self.catalog.metrics} | {k.lower(): v for k, v in self.definition.metric_crosswalk.items()}
         self._subgroup_names = {s: s for s in self.catalog.subgroups} | {k.lower(): v for k, v in self.definition.subgroup_crosswalk.items()}
 
-    # -- rows ----------------------------------------------------------------------------------
+    # -- rows, a chunk at a time -------------------------------------------------------------------
+    # State files repeat a few distinct texts per column (periods, codes, values), so each column is
+    # mapped once per distinct text and the results are gathered back: C-speed set/dict/zip work
+    # instead of a Python call per cell. Row errors keep the order a reader would check them in.
 
-    def map_row(self, row: list[str]) -> list[Observed]:
-        """The row's observations; raises RowError (with the column) for a bad row."""
-        if len(row) < self.width:
-            raise RowError(f"short row: {len(row)} fields where the header has {self.width}")
-        year = self._year(row)
-        org_key = self._org_key(self._org, row)
+    def map_chunk(self, rows: Sequence[list[str]]) -> MappedChunk:
+        """The chunk's observations as staging columns, and the rows refused with the reason."""
+        chunk = MappedChunk(len(rows))
+        for i, row in enumerate(rows):
+            if len(row) < self.width:
+                chunk.refuse(i, RowError(f"short row: {len(row)} fields where the header has {self.width}"))
+        whole = [row for i, row in enumerate(rows) if i not in chunk.errors] if chunk.errors else rows
+        columns = list(zip(*whole)) if whole else [()] * self.width
+        index = [i for i in range(len(rows)) if i not in chunk.errors] if chunk.errors else range(len(rows))
+        years = self._year_column(columns, len(whole))
+        org_keys = self._org_key_column(whole, columns, years)
+        chunk.refuse_where(index, years, org_keys)
         if self.definition.format == "long":
-            return [self._long_observation(row, org_key, year)]
-        out = []
+            self._long_chunk(chunk, index, columns, years, org_keys)
+        else:
+            self._wide_chunk(chunk, index, columns, years, org_keys)
+        return chunk
+
+    def _year_column(self, columns: list[tuple], count: int) -> list:
+        if self._year_index is None:
+            return [self._year(None)] * count
+        name = self.header[self._year_index]
+
+        def year(text: str) -> int:
+            try:
+                return parse_school_year(text)
+            except ValueError as exc:
+                raise RowError(str(exc), name) from None
+
+        return by_distinct(columns[self._year_index], year)
+
+    def _org_key_column(self, rows: Sequence[list[str]], columns: list[tuple], years: list) -> list:
+        """Each row's organization key; organizations are noted only from rows with a good period."""
+        keys = list(zip(*(columns[i] for i in self._org_columns_sorted))) if self._org_columns_sorted else [()] * len(rows)
+        first_row = dict(zip(keys, rows))  # any row with those texts: the key reads only them
+        good = [type(y) is not RowError for y in years]
+        return by_distinct(keys, lambda key: self._org_key(self._org, first_row[key]), only=good)
+
+    def _long_chunk(self, chunk: MappedChunk, index, columns, years, org_keys) -> None:
+        metric_header, subgroup_header = self.header[self._metric_col], self.header[self._subgroup_col]
+
+        def metric(text: str) -> str:
+            found = self._metric_names.get(text.strip().lower())
+            if found is None:
+                raise RowError(f"unknown metric {text.strip()!r}", metric_header)
+            return found
+
+        def subgroup(text: str) -> str:
+            found = self._subgroup_names.get(text.strip().lower())
+            if found is None:
+                raise RowError(f"unknown subgroup code {text.strip()!r}", subgroup_header)
+            return found
+
+        metrics = by_distinct(columns[self._metric_col], metric)
+        subgroups = by_distinct(columns[self._subgroup_col], subgroup)
+        chunk.refuse_where(index, metrics, subgroups)
+        value_header = self.header[self._value_col]
+        ranges = self.catalog.metrics
+
+        def cell(pair: tuple[str, str]) -> tuple:
+            text, code = pair
+            low, high = ranges[code] if code in ranges else (None, None)
+            return _staged_cell(_checked_cell(text, low, high).result(value_header))
+
+        cells = by_distinct(list(zip(columns[self._value_col], metrics)), cell)
+        numerators = self._count_column(columns, self._numerator_col, len(index))
+        denominators = self._count_column(columns, self._denominator_col, len(index))
+        chunk.refuse_where(index, cells, numerators, denominators)
+        chunk.add(index, org_keys, metrics, subgroups, years, cells, numerators, denominators)
+
+    def _wide_chunk(self, chunk: MappedChunk, index, columns, years, org_keys) -> None:
+        measured = []
         for m in self._measures:
-            cell = self._cell(row[m.value], m.label, m.low, m.high)
-            numerator = self._count(row, m.numerator)
-            denominator = self._count(row, m.denominator)
-            if m.zero_means_unpublished and cell.value == 0 and not denominator:
-                cell = Cell("suppressed", published_as=row[m.value].strip())
-            out.append(Observed(org_key, m.metric, m.subgroup, year, cell, numerator, denominator))
-        return out
+            cells = by_distinct(columns[m.value], lambda text, m=m: _staged_cell(_checked_cell(text, m.low, m.high).result(m.label)))
+            numerators = self._count_column(columns, m.numerator, len(index))
+            denominators = self._count_column(columns, m.denominator, len(index))
+            chunk.refuse_where(index, cells, numerators, denominators)
+            if m.zero_means_unpublished:
+                cells = [_unpublished_zero(c, d, text) for c, d, text in zip(cells, denominators, columns[m.value])]
+            measured.append((m, cells, numerators, denominators))
+        for m, cells, numerators, denominators in measured:
+            count = len(index)
+            chunk.add(index, org_keys, [m.metric] * count, [m.subgroup] * count, years, cells, numerators, denominators)
 
-    def _long_observation(self, row: list[str], org_key: str, year: int) -> Observed:
-        raw_metric = row[self._metric_col].strip()
-        metric = self._metric_names.get(raw_metric.lower())
-        if metric is None:
-            raise RowError(f"unknown metric {raw_metric!r}", self.header[self._metric_col])
-        raw_subgroup = row[self._subgroup_col].strip()
-        subgroup = self._subgroup_names.get(raw_subgroup.lower())
-        if subgroup is None:
-            raise RowError(f"unknown subgroup code {raw_subgroup!r}", self.header[self._subgroup_col])
-        low, high = self.catalog.metrics[metric]
-        cell = self._cell(row[self._value_col], self.header[self._value_col], low, high)
-        return Observed(org_key, metric, subgroup, year, cell, self._count(row, self._numerator_col), self._count(row, self._denominator_col))
+    def _count_column(self, columns: list[tuple], at: int | None, count: int) -> list:
+        if at is None:
+            return [""] * count
+        header = self.header[at]
 
-    def _cell(self, text: str, column: str, low: float | None, high: float | None) -> Cell:
-        return _checked_cell(text, low, high).result(column)
+        def count_text(text: str) -> str:
+            try:
+                return _stage_number(parse_count(text))
+            except BadValue as exc:
+                raise RowError(f"unparseable count: {exc}", header) from None
 
-    def _count(self, row: list[str], index: int | None) -> float | None:
-        if index is None:
-            return None
-        try:
-            return parse_count(row[index])
-        except BadValue as exc:
-            raise RowError(f"unparseable count: {exc}", self.header[index]) from None
+        return by_distinct(columns[at], count_text)
 
     def _org_key(self, level: _OrgLevel, row: list[str]) -> str:
         if level.org_id is not None:
@@ -345,3 +400,83 @@ def _fmt(x: float | None) -> str:
     if x is None:
         return "∞"
     return str(int(x)) if float(x).is_integer() else str(x)
+
+
+class MappedChunk:
+    """A chunk's staging columns (without line numbers) and its refused rows by position."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.errors: dict[int, RowError] = {}
+        self._parts: list[tuple[list[int], list[tuple]]] = []
+
+    def refuse(self, position: int, error: RowError) -> None:
+        self.errors.setdefault(position, error)
+
+    def refuse_where(self, positions: Sequence[int], *columns: list) -> None:
+        """Refuse each row whose value in any of ``columns`` is a RowError (the first one found)."""
+        for column in columns:
+            if RowError in set(map(type, column)):
+                for position, value in zip(positions, column):
+                    if type(value) is RowError:
+                        self.refuse(position, value)
+
+    def add(self, positions, org_keys, metrics, subgroups, years, cells, numerators, denominators) -> None:
+        """One observation per row kept; ``cells`` hold each cell's seven staging fields."""
+        self._parts.append((list(positions), [org_keys, metrics, subgroups, years, cells, numerators, denominators]))
+
+    @property
+    def observations(self) -> int:
+        return sum(len([p for p in positions if p not in self.errors]) for positions, _ in self._parts)
+
+    def stage_rows(self, lines: Sequence[int]) -> Iterator[tuple]:
+        """Rows for the staging CSV (jobs.parse.STAGE_COLUMNS order), refused rows left out; built with
+        zip and map so the csv writer pulls them without a Python frame per row."""
+        for positions, (org_keys, metrics, subgroups, years, cells, numerators, denominators) in self._parts:
+            columns = [org_keys, metrics, subgroups, years, cells, numerators, denominators]
+            if self.errors:
+                kept = [i for i, p in enumerate(positions) if p not in self.errors]
+                positions = [positions[i] for i in kept]
+                columns = [[c[i] for i in kept] for c in columns]
+            org_keys, metrics, subgroups, years, cells, numerators, denominators = columns
+            cell_fields = [map(itemgetter(k), cells) for k in range(7)]
+            yield from zip(map(lines.__getitem__, positions), org_keys, metrics, subgroups, years, *cell_fields, numerators, denominators)
+
+
+def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any], only: Sequence[bool] | None = None) -> list:
+    """``fn`` of each value, computed once per distinct value; a RowError it raises stands in for the result.
+    With ``only``, values at False positions are not computed (None stands in)."""
+    results: dict = {}
+    distinct = set(values) if only is None else {v for v, wanted in zip(values, only) if wanted}
+    if only is not None:
+        results = dict.fromkeys(values)
+    for value in distinct:
+        try:
+            results[value] = fn(value)
+        except RowError as exc:
+            results[value] = exc
+    return list(map(results.__getitem__, values))
+
+
+def _stage_number(x: float | None) -> str:
+    if x is None:
+        return ""
+    return repr(x) if not x.is_integer() else str(int(x))
+
+
+def _stage_flag(x: bool | None) -> str:
+    return "" if x is None else ("t" if x else "f")
+
+
+@lru_cache(maxsize=65536)
+def _staged_cell(cell: Cell) -> tuple[str, ...]:
+    """The cell's seven staging fields: status, value, lower, upper, the two inclusive flags, published_as."""
+    return (cell.status, _stage_number(cell.value), _stage_number(cell.lower), _stage_number(cell.upper),
+            _stage_flag(cell.lower_inclusive), _stage_flag(cell.upper_inclusive), cell.published_as or "")
+
+
+def _unpublished_zero(cell: tuple | RowError, denominator: str | RowError, text: str) -> tuple | RowError:
+    """A 0 with no denominator in a file that writes 0 for 'not published': suppressed, not a zero."""
+    if type(cell) is RowError or cell[0] != "exact" or cell[1] != "0" or denominator not in ("", "0"):
+        return cell
+    return _staged_cell(Cell("suppressed", published_as=text.strip()))

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from k12shared.bulk import cyclic_gc_paused
 from k12_ingest.files.mapping import Catalog, Mapper, RowError
 from k12_ingest.files.reader import open_rows
 from k12_ingest.profiles.schemas import ProfileDefinition
@@ -73,41 +75,23 @@ class FileParse:
         self._stack.close()
 
     def step(self, n: int) -> None:
-        write = self._writer.writerow
-        for _ in range(n):
-            item = next(self._rows, None)
-            if item is None:
-                self.done = True
-                self._out.flush()
-                return
-            line, row = item
-            self.rows_read += 1
-            try:
-                observed = self.mapper.map_row(row)
-            except RowError as exc:
-                self.reject(line, exc.column, exc.reason, row)
-                continue
-            for o in observed:
-                c = o.cell
-                write(
-                    (
-                        line,
-                        o.org_key,
-                        o.metric,
-                        o.subgroup,
-                        o.year,
-                        c.status,
-                        _num(c.value),
-                        _num(c.lower),
-                        _num(c.upper),
-                        _flag(c.lower_inclusive),
-                        _flag(c.upper_inclusive),
-                        c.published_as,
-                        _num(o.numerator),
-                        _num(o.denominator),
-                    )
-                )
-            self.observations += len(observed)
+        with cyclic_gc_paused():
+            self._step(n)
+        if self.done:
+            self._out.flush()
+
+    def _step(self, n: int) -> None:
+        chunk = list(islice(self._rows, n))
+        if len(chunk) < n:
+            self.done = True
+        if chunk:
+            lines, rows = zip(*chunk)
+            self.rows_read += len(rows)
+            mapped = self.mapper.map_chunk(rows)
+            for position, error in sorted(mapped.errors.items()):
+                self.reject(lines[position], error.column, error.reason, rows[position])
+            self._writer.writerows(mapped.stage_rows(lines))
+            self.observations += mapped.observations
 
     def reject(self, line: int, column: str | None, reason: str, row: list[str] | None) -> None:
         raw = self._delimiter.join(row)[:RAW_LIMIT] if row is not None else None
@@ -120,13 +104,3 @@ class FileParse:
         if self.done:
             return 1.0
         return min(self._stream.buffer.tell() / self._size, 1.0)
-
-
-def _num(x: float | None) -> str | None:
-    if x is None:
-        return None
-    return repr(x) if not x.is_integer() else str(int(x))
-
-
-def _flag(x: bool | None) -> str | None:
-    return None if x is None else ("t" if x else "f")

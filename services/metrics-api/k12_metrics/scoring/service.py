@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 import uuid
@@ -13,6 +12,7 @@ import orjson
 from sqlalchemy import any_, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, distinct_on
 
+from k12shared.bulk import cyclic_gc_paused
 from k12shared.models import Framework, Observation, Organization, Score
 from k12_metrics.frameworks.router import load
 from k12_metrics.frameworks.schemas import FrameworkDocument
@@ -122,9 +122,7 @@ async def _score_and_store(session, framework: Framework, orgs: list, years: lis
         grouped[org_id].append(Obs(metric, subgroup, year, status, value, lower, n))
     rows, stored, asked = [], [], set(years)
     read_done = time.perf_counter()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # tens of thousands of small result dicts: the cyclic collector would rescan them all, over and over
-    try:
+    with cyclic_gc_paused():  # tens of thousands of small result dicts
         for org in orgs:
             observations = grouped.get(org.id, [])
             with_data = years_with_data(doc, observations)  # a year asked for without data has no score to keep
@@ -136,9 +134,6 @@ async def _score_and_store(session, framework: Framework, orgs: list, years: lis
                     stored.append({"org_id": str(org.id), "framework": f"{framework.code}@{framework.version}", "period": show(year),
                                    "points_earned": result["points_earned"], "points_possible": result["points_possible"],
                                    "classification": result["classification"]})
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     scored = time.perf_counter()
     if rows:
         await connection.copy_records_to_table(
