@@ -177,3 +177,35 @@ async def test_cors_headers_on_actual_responses_expose_edge_headers(api, distric
     assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
     exposed = response.headers["access-control-expose-headers"].lower()
     assert {"etag", "ratelimit-remaining", "retry-after", "x-request-id"} <= set(h.strip() for h in exposed.split(","))
+
+
+async def test_hits_counted_by_another_replica_count_here_too(api, district, platform):
+    """Each replica counts in memory and syncs its counts through PostgreSQL: what another replica
+    served in this window is held against the client here within a sync interval or two."""
+    import asyncpg
+    from jose import jwt
+
+    if 60 - time.time() % 60 < 8:  # not across a window boundary
+        await asyncio.sleep(60 - time.time() % 60 + 0.5)
+    token = await _client_token(api, district)
+    bucket = jwt.get_unverified_claims(token)["sub"]
+    headers = {"authorization": f"Bearer {token}"}
+    first = await api.get("/api/v1/orgs", params={"state_id": district}, headers=headers)
+    assert first.status_code == 200 and first.headers["ratelimit-remaining"] == "599", first.headers
+    this_window = "date_bin('60 seconds', now(), timestamptz '1970-01-01')"
+    conn = await asyncpg.connect(platform.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await asyncio.sleep(0.6)
+        synced = await conn.fetchval(f"select hits from edge_rate_limit_windows where bucket = $1 and window_start = {this_window}", bucket)
+        assert synced == 1, "this replica synced its count to PostgreSQL"
+        # Another replica served the other 599 calls this client may make in the window.
+        await conn.execute(f"update edge_rate_limit_windows set hits = hits + 599 where bucket = $1 and window_start = {this_window}", bucket)
+    finally:
+        await conn.close()
+    statuses = []
+    for _ in range(10):
+        statuses.append((await api.get("/api/v1/orgs", params={"state_id": district}, headers=headers)).status_code)
+        if statuses[-1] == 429:
+            break
+        await asyncio.sleep(0.3)
+    assert statuses[-1] == 429 and len(statuses) <= 3, statuses

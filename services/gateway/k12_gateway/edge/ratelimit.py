@@ -1,7 +1,9 @@
-"""Rate limits per API client, per user and per webhook source: fixed one-minute windows in PostgreSQL.
+"""Rate limits per API client, per user and per webhook source: fixed one-minute windows.
 
-One UPSERT per request counts the hit and says where the window stands, so every gateway replica
-sees the same count. Answers 429 problem+json with ``Retry-After`` and the IETF draft
+Each gateway process counts hits in memory and, at most every ``SYNC_INTERVAL_S``, adds what it
+counted to the shared window row in PostgreSQL and learns the total of every replica. A request
+costs no database round trip; the replicas together may overshoot a limit by what they serve in one
+sync interval. Answers 429 problem+json with ``Retry-After`` and the IETF draft
 ``RateLimit-Limit`` / ``RateLimit-Remaining`` / ``RateLimit-Reset`` headers (also on allowed responses).
 """
 
@@ -11,6 +13,8 @@ import asyncio
 import logging
 import math
 import random
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 import orjson
@@ -23,11 +27,13 @@ log = logging.getLogger("k12.gateway.ratelimit")
 WINDOW_S = 60
 PRUNE_ONE_IN = 500  # amortised clean-up of past windows, off the request path
 
-_HIT = """
+SYNC_INTERVAL_S = 0.25
+# Adds each bucket's hits since the last sync; returns the window's total over every replica.
+_SYNC = """
 insert into edge_rate_limit_windows as w (bucket, window_start, hits)
-values ($1, date_bin('60 seconds', now(), timestamptz '1970-01-01'), 1)
-on conflict (bucket, window_start) do update set hits = w.hits + 1
-returning w.hits, extract(epoch from w.window_start + interval '60 seconds' - now())::float8
+select bucket, to_timestamp(window_start), hits from unnest($1::text[], $2::float8[], $3::int[]) as t(bucket, window_start, hits)
+on conflict (bucket, window_start) do update set hits = w.hits + excluded.hits
+returning w.bucket, extract(epoch from w.window_start)::float8, w.hits
 """
 # Past windows and expired idempotency keys (a script: asyncpg runs it with the simple protocol).
 _PRUNE = """
@@ -52,10 +58,38 @@ class Decision:
         ]
 
 
-async def hit(pool, caller: Caller) -> Decision:
-    hits, seconds_left = await pool.fetchrow(_HIT, caller.bucket)
-    reset_s = max(1, math.ceil(seconds_left))
-    return Decision(hits <= caller.limit_per_minute, caller.limit_per_minute, max(0, caller.limit_per_minute - hits), reset_s)
+class WindowCounter:
+    """This process's hits per (bucket, window), on top of the shared total known at the last sync."""
+
+    def __init__(self) -> None:
+        self.shared: dict[tuple[str, float], int] = {}  # the total every replica had counted at the last sync
+        self.unsynced: defaultdict[tuple[str, float], int] = defaultdict(int)
+        self._lock = asyncio.Lock()
+
+    def hit(self, caller: Caller, now: float) -> Decision:
+        window = now - now % WINDOW_S
+        key = (caller.bucket, window)
+        self.unsynced[key] += 1
+        hits = self.shared.get(key, 0) + self.unsynced[key]
+        reset_s = max(1, math.ceil(window + WINDOW_S - now))
+        return Decision(hits <= caller.limit_per_minute, caller.limit_per_minute, max(0, caller.limit_per_minute - hits), reset_s)
+
+    async def sync(self, pool) -> None:
+        """Hand this process's new hits to PostgreSQL and learn every replica's totals."""
+        async with self._lock:
+            if not self.unsynced:
+                return
+            sent, self.unsynced = self.unsynced, defaultdict(int)
+            try:
+                rows = await pool.fetch(_SYNC, [b for b, _ in sent], [w for _, w in sent], list(sent.values()))
+            except Exception:
+                for key, hits in sent.items():  # kept for the next sync
+                    self.unsynced[key] += hits
+                raise
+            oldest = time.time() - 2 * WINDOW_S
+            self.shared = {k: v for k, v in self.shared.items() if k[1] > oldest}
+            for bucket, window, total in rows:
+                self.shared[(bucket, window)] = total
 
 
 async def _prune(pool) -> None:
@@ -68,7 +102,26 @@ async def _prune(pool) -> None:
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.counter = WindowCounter()
         self._background: set[asyncio.Task] = set()
+        self._sync_pending = False
+
+    def _schedule_sync(self, pool) -> None:
+        """One sync in flight at a time, at most every SYNC_INTERVAL_S, off the request path."""
+        if self._sync_pending:
+            return
+        self._sync_pending = True
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(SYNC_INTERVAL_S)
+                await self.counter.sync(pool)
+            except Exception as exc:  # fail open: the limiter must not take the API down with it
+                log.warning("rate limiter sync failed", extra={"error": type(exc).__name__})
+            finally:
+                self._sync_pending = False
+
+        self._spawn(later())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -80,12 +133,8 @@ class RateLimitMiddleware:
             return
         scope.setdefault("state", {})["caller"] = caller
         pool = scope["app"].state.edge_pool
-        try:
-            decision = await hit(pool, caller)
-        except Exception as exc:  # fail open: the limiter must not take the API down with it
-            log.warning("rate limiter unavailable", extra={"error": type(exc).__name__})
-            await self.app(scope, receive, send)
-            return
+        decision = self.counter.hit(caller, time.time())
+        self._schedule_sync(pool)
         if random.randrange(PRUNE_ONE_IN) == 0:
             self._spawn(_prune(pool))
         if not decision.allowed:
