@@ -17,7 +17,11 @@ def pooled_client(settings: Settings, base_url: str = "") -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s),
-        limits=httpx.Limits(max_connections=settings.upstream_pool_size, max_keepalive_connections=settings.upstream_pool_size),
+        limits=httpx.Limits(
+            max_connections=settings.upstream_pool_size,
+            max_keepalive_connections=settings.upstream_pool_size,
+            keepalive_expiry=settings.upstream_keepalive_expiry_s,
+        ),
     )
 
 

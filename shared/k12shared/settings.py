@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     upstream_connect_timeout_s: float = 2.0
     upstream_read_timeout_s: float = 30.0
     upstream_pool_size: int = 100
+    # Idle pooled connections are dropped before the services' own keep-alive window (uvicorn: 5 s) closes
+    # them, so a request is never sent on a connection the server is closing at that moment.
+    upstream_keepalive_expiry_s: float = 3.0
 
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024

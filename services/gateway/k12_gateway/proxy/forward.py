@@ -29,6 +29,22 @@ _HOP_BY_HOP = {
 }
 
 
+_IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "DELETE"}
+# A reused keep-alive connection the service closed at the same moment: the request never reached it.
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ConnectError)
+
+
+async def _send(client: httpx.AsyncClient, upstream_request: httpx.Request, *, retry_once: bool) -> httpx.Response:
+    """Send, trying once more on a fresh connection when a bodyless idempotent request met a closed one."""
+    try:
+        return await client.send(upstream_request, stream=True)
+    except _STALE_CONNECTION:
+        if not retry_once:
+            raise
+        log.info("retrying on a fresh upstream connection")
+        return await client.send(upstream_request, stream=True)
+
+
 def _request_headers(request: Request) -> list[tuple[bytes, bytes]]:
     """The caller's headers as the bytes they came in (a header may hold any latin-1 byte), plus the proxy's own."""
     skip = _HOP_BY_HOP | {"x-forwarded-for"}
@@ -51,7 +67,7 @@ async def forward(request: Request, client: httpx.AsyncClient, base_url: str, se
         request.method, url, headers=_request_headers(request), content=request.stream() if has_body else None
     )
     try:
-        upstream = await client.send(upstream_request, stream=True)
+        upstream = await _send(client, upstream_request, retry_once=not has_body and request.method in _IDEMPOTENT)
     except httpx.TimeoutException:
         log.warning("upstream timed out", extra={"upstream": service})
         return problem_response(504, f"The {service} service did not answer in time", slug="upstream-timeout", upstream=service)
