@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # them, so a request is never sent on a connection the server is closing at that moment.
     upstream_keepalive_expiry_s: float = 3.0
 
+    # How long the gateway keeps a caller's complete dashboard (0: never); see k12_gateway/screens/cache.py.
+    screen_cache_fresh_s: float = 5.0
+
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024
     max_page_size: int = 500

@@ -8,15 +8,11 @@ fails the day one does, so that its bomb test gets written.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import uuid
 
 import httpx
 import pytest
 
-from k12shared.settings import REPO_ROOT
-from k12shared.testing.platform import free_port
 
 PROBLEM = "application/problem+json"
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -147,30 +143,8 @@ async def test_no_endpoint_takes_archives(api):
 @pytest.fixture(scope="module")
 def small_upload_gateway(platform, tmp_path_factory):
     """A gateway like the platform's, but with a 1 MiB upload limit, so an oversized upload is quick to send."""
-    port = free_port()
-    env = {**platform.env, "K12_MAX_UPLOAD_BYTES": str(SMALL_UPLOAD_LIMIT)}
-    log = open(tmp_path_factory.mktemp("small-upload-gateway") / "gateway.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "k12_gateway.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(900):
-            if proc.poll() is not None:
-                raise RuntimeError("the small-upload gateway exited")
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            import time
-
-            time.sleep(0.1)
+    with platform.extra_gateway(tmp_path_factory.mktemp("small-upload-gateway"), K12_MAX_UPLOAD_BYTES=str(SMALL_UPLOAD_LIMIT)) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def test_an_oversized_upload_is_413_and_queues_nothing(small_upload_gateway, api, who):

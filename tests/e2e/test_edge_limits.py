@@ -8,8 +8,6 @@ webhook limit, which is lowered so the per-source test stays short.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -17,8 +15,6 @@ from collections import Counter
 import httpx
 import pytest
 
-from k12shared.settings import REPO_ROOT
-from k12shared.testing.platform import free_port
 
 WEBHOOK_LIMIT = 40
 ALLOWED_ORIGIN = "https://district.example.org"
@@ -27,42 +23,13 @@ ALLOWED_ORIGIN = "https://district.example.org"
 @pytest.fixture(scope="module")
 def edge_gateway(platform, tmp_path_factory):
     """A gateway with the default API limit (600/min), in development mode with one configured origin."""
-    port = free_port()
-    env = {
-        **platform.env,
+    settings = {
         "K12_ENV": "development",
         "K12_CORS_ORIGINS": f'["{ALLOWED_ORIGIN}"]',
         "K12_WEBHOOK_RATE_LIMIT_PER_MINUTE": str(WEBHOOK_LIMIT),
     }
-    env.pop("K12_RATE_LIMIT_PER_MINUTE")  # the default applies
-    log = open(tmp_path_factory.mktemp("edge-gateway") / "gateway.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "k12_gateway.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO_ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(proc, url)
+    with platform.extra_gateway(tmp_path_factory.mktemp("edge-gateway"), drop=("K12_RATE_LIMIT_PER_MINUTE",), **settings) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("the edge gateway exited")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the edge gateway did not start")
 
 
 @pytest.fixture(scope="module")

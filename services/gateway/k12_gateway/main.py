@@ -22,6 +22,7 @@ from k12_gateway.edge.state import close_edge_pool, open_edge_pool
 from k12_gateway.openapi import MergedOpenAPI
 from k12_gateway.proxy.router import router as proxy_router
 from k12_gateway.proxy.routes import ROUTE_PREFIXES
+from k12_gateway.screens.cache import ScreenCache
 from k12_gateway.screens.router import router as screens_router
 
 
@@ -54,6 +55,7 @@ app = create_service_app(
     docs_url=None,
     redoc_url=None,
 )
+app.state.screen_cache = ScreenCache(app.state.settings.screen_cache_fresh_s)
 # Edge layers sit inside the request-context middleware (so refusals are logged with their request id),
 # outermost first: rate limit, then idempotency keys, then conditional GET.
 app.user_middleware.extend(Middleware(layer) for layer in (RateLimitMiddleware, IdempotencyMiddleware, ConditionalGetMiddleware))

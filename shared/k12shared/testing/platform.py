@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,21 +79,40 @@ class Platform:
             proc.wait()
 
     def wait_healthy(self, name: str, timeout_s: float = 120) -> None:  # six processes start at once on a shared 2-core machine
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            proc = self.processes.get(name)
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.log_dir / (name + '.log')}")
-            try:
-                if httpx.get(self.url(name) + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} did not start; see {self.log_dir / (name + '.log')}")
+        _wait_healthy(self.processes.get(name), self.url(name), self.log_dir / f"{name}.log", timeout_s)
+
+    @contextmanager
+    def extra_gateway(self, log_dir: Path, drop: tuple[str, ...] = (), **settings: str) -> Iterator[str]:
+        """A second gateway on the same services and database with some settings changed; yields its URL."""
+        port = free_port()
+        env = {k: v for k, v in self.env.items() if k not in drop} | settings
+        log = open(log_dir / "gateway.log", "ab")
+        cmd = [sys.executable, "-m", "uvicorn", SERVICES["gateway"], "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(proc, url, log_dir / "gateway.log", timeout_s=60)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+
+def _wait_healthy(proc: subprocess.Popen | None, url: str, log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url} exited; see {log}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start; see {log}")
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +131,9 @@ async def platform(settings, tmp_path_factory) -> Platform:
         # Tests share a few tokens across many calls: limits are exercised by a gateway of their own
         # (tests/e2e/test_edge_rate_limits.py), not by every test.
         K12_RATE_LIMIT_PER_MINUTE="1000000", K12_WEBHOOK_RATE_LIMIT_PER_MINUTE="1000000",
+        # Tests read a screen right after changing its data behind the gateway's back (a load, a service
+        # called directly): the screen cache has a gateway of its own (tests/e2e/test_screen_cache.py).
+        K12_SCREEN_CACHE_FRESH_S="0",
     )
     log_dir = tmp_path_factory.mktemp("platform-logs")
     running = Platform(database_url=database_url, env=env, ports=ports, log_dir=log_dir)

@@ -12,6 +12,7 @@ from k12_gateway.proxy.routes import owner_of
 
 router = APIRouter(include_in_schema=False)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_READS = {"GET", "HEAD", "OPTIONS"}
 # Capability URLs: the secret in the path is the credential (calendar apps send no bearer token).
 _SECRET_URL_READS = re.compile(r"^/api/v1/calendars/[^/]+\.ics$")
 
@@ -28,7 +29,17 @@ async def _proxy(request: Request, check_token: bool) -> Response:
             raise Unauthorized()
         request.state.principal = await verify_token(auth[7:], request.app.state.settings, request.app.state.keyring)
     upstream = request.app.state.services[service]
-    return await forward(request, request.app.state.http, upstream.base_url, service)
+    response = await forward(request, request.app.state.http, upstream.base_url, service)
+    if request.method not in _READS and response.status_code < 400:
+        _forget_screens_of_writer(request)
+    return response
+
+
+def _forget_screens_of_writer(request: Request) -> None:
+    """After a write, the writer's districts' kept screens are out of date (a platform-wide writer: every screen)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        request.app.state.screen_cache.forget_districts(principal.district_ids or None)
 
 
 @router.api_route("/api/v1/{path:path}", methods=_METHODS)

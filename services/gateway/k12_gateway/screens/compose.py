@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,3 +76,12 @@ async def compose(services: dict[str, ServiceClient], principal: Principal, part
             missing.append({"part": name, "reason": problem})
     screen["missing"] = missing
     return screen
+
+
+def settled(screen: dict[str, Any]) -> bool:
+    """Whether every part is as the services will give it again: present, or refused for good (a 4xx such as
+    "no score yet"), not lost to a timeout, an unreachable service or a 5xx, which are worth asking again."""
+    return all(_LASTING_REFUSAL.search(m["reason"]) for m in screen["missing"])
+
+
+_LASTING_REFUSAL = re.compile(r" answered 4\d\d$")

@@ -8,11 +8,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
+from k12shared import audit
 from k12shared.auth import CurrentPrincipal, Principal, Role
 from k12shared.errors import PROBLEM_RESPONSES, NotFound
 from k12_gateway.screens import shapes
-from k12_gateway.screens.compose import Part, compose, fetch
+from k12_gateway.screens.cache import ScreenCache
+from k12_gateway.screens.compose import Part, compose, fetch, settled
 from k12_gateway.auth.users import DEMO_DISTRICT_STATE_ID
 from k12_gateway.screens.schemas import Dashboard, MeetingRoom, MyActions, SignInOptions
 
@@ -39,13 +42,32 @@ def _with_progress(request: Request, principal: Principal):
     description=(
         "The current accountability score with classification, trend and history; points at risk; the largest equity gaps; "
         "goals with data status, latest judgment and progress; overdue and due-soon actions; the next meetings; the latest data loads. "
-        "Parts a service could not give are `null` and listed in `missing`; the screen never fails whole for one service."
+        "Parts a service could not give are `null` and listed in `missing`; the screen never fails whole for one service. "
+        "A complete screen is kept for the caller a few seconds (the `Age` header says how long ago it was composed; "
+        "the caller's own writes through the API drop it at once); `Cache-Control: no-cache` asks for a fresh one."
     ),
 )
 async def dashboard(
     request: Request, principal: CurrentPrincipal, district: Annotated[uuid.UUID | None, Query(description="For users of several districts")] = None
-) -> dict[str, Any]:
+) -> Response:
     district_id = principal.acting_district(district)
+    cache: ScreenCache = request.app.state.screen_cache
+    if not cache.enabled:
+        body, _ = await _compose_dashboard(request, principal, district_id)
+        return _screen_response(body, age_s=0)
+    key = ("dashboard", principal, district_id)
+    kept = None if "no-cache" in request.headers.get("cache-control", "") else cache.fresh(key)
+    if kept is not None:
+        body, age_s = kept
+        await _audit_read_from_memory(request, principal, district_id)
+        return _screen_response(body, age_s=age_s)
+    body, composed_here = await cache.compose_once(key, district_id, lambda: _compose_dashboard(request, principal, district_id))
+    if not composed_here:  # the services audited the call that composed it, not this one
+        await _audit_read_from_memory(request, principal, district_id)
+    return _screen_response(body, age_s=0)
+
+
+async def _compose_dashboard(request: Request, principal: Principal, district_id: uuid.UUID) -> tuple[bytes, bool]:
     today = dt.date.today()
     in_district = {"district": str(district_id)}
     parts = [
@@ -61,9 +83,18 @@ async def dashboard(
         Part("data_loads", "ingest", "/api/v1/ingest/jobs", {"limit": 5}, shape=shapes.data_loads),
     ]
     screen = await compose(request.app.state.services, principal, parts)
-    if {"part": "meeting", "reason": "routines answered 404"} in screen["missing"]:
-        raise NotFound("No such meeting", field="meeting_id")
-    return screen
+    return Dashboard.model_validate(screen).model_dump_json(by_alias=True).encode(), settled(screen)
+
+
+def _screen_response(body: bytes, *, age_s: float) -> Response:
+    # Private: composed for this caller. The gateway's ETag lets a browser revalidate cheaply.
+    return Response(body, media_type="application/json", headers={"age": str(int(age_s)), "cache-control": "private, no-cache"})
+
+
+async def _audit_read_from_memory(request: Request, principal: Principal, district_id: uuid.UUID) -> None:
+    async with request.app.state.sessions() as session, session.begin():
+        await audit.record(session, request, principal, action="read", resource="dashboard", resource_id=district_id,
+                           district_id=district_id, detail={"served_from": "gateway screen cache"})
 
 
 @router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first", response_model=MyActions,
