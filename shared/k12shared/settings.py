@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     upstream_connect_timeout_s: float = 2.0
     upstream_read_timeout_s: float = 30.0
     upstream_pool_size: int = 100
-    # Idle pooled connections are dropped before the services' own keep-alive window (uvicorn: 5 s) closes
-    # them, so a request is never sent on a connection the server is closing at that moment.
+    # Idle pooled connections are dropped well before the services' keep-alive window (75 s in infra/Procfile;
+    # uvicorn's default is 5 s) closes them, so a request is never sent on a connection being closed.
     upstream_keepalive_expiry_s: float = 3.0
 
     # How long the gateway keeps a caller's complete dashboard (0: never); see k12_gateway/screens/cache.py.

@@ -124,7 +124,11 @@ class SisDelivery(Base):
     """A verified delivery, remembered by its webhook-id so a repeat has no second effect."""
 
     __tablename__ = "sis_webhook_deliveries"
-    __table_args__ = (Index("uq_sis_webhook_deliveries_source_id_webhook_id", "source_id", "webhook_id", unique=True),)
+    __table_args__ = (
+        Index("uq_sis_webhook_deliveries_source_id_webhook_id", "source_id", "webhook_id", unique=True),
+        # "Is another delivery of this district waiting?", asked by every delivery processed.
+        Index("ix_sis_webhook_deliveries_district_id_queued", "district_id", postgresql_where=text("status = 'queued'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     source_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("sis_sources.id", ondelete="CASCADE"))
@@ -137,6 +141,15 @@ class SisDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = created_at()
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SisDerivePending(Base):
+    """A district's school year whose derived metrics are left to the last delivery in line (k12_ingest.sis.tasks)."""
+
+    __tablename__ = "sis_derive_pending"
+
+    district_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    school_year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
 
 
 class SisRecord(Base):

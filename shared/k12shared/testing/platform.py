@@ -35,6 +35,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def uvicorn_command(app: str, port: int) -> list[str]:
+    """A service as infra/Procfile runs it. Connections stay open longer than clients keep idle ones (httpx: 5 s),
+    so a client never sends on a connection the server is closing at that moment."""
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--timeout-keep-alive", "75"]
+
+
 def platform_env(database_url: str, ports: dict[str, int], **extra: str) -> dict[str, str]:
     """The environment of every process of a platform on ``ports``."""
     return {
@@ -59,7 +65,7 @@ class Platform:
     def start(self, name: str) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")
         if name in SERVICES:
-            cmd = [sys.executable, "-m", "uvicorn", SERVICES[name], "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log"]
+            cmd = uvicorn_command(SERVICES[name], self.ports[name])
         else:
             cmd = [sys.executable, "-m", WORKERS[name]]
         self.processes[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
@@ -87,8 +93,7 @@ class Platform:
         port = free_port()
         env = {k: v for k, v in self.env.items() if k not in drop} | settings
         log = open(log_dir / "gateway.log", "ab")
-        cmd = [sys.executable, "-m", "uvicorn", SERVICES["gateway"], "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.Popen(uvicorn_command(SERVICES["gateway"], port), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(proc, url, log_dir / "gateway.log", timeout_s=60)

@@ -3,6 +3,10 @@
 One transaction per delivery, serialized per district (advisory lock), so the derived counts are
 always computed from a consistent set of records. Records are keyed by their Ed-Fi natural key:
 a re-sent or updated record replaces the stored one and is never counted twice.
+
+Deriving reads every record of the district's year, so a storm of deliveries derives once, at its end:
+a delivery with another of its district waiting behind it leaves its years pending, and the last one in
+line (or a delivery that fails, on its way out) derives every pending year.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from k12shared.models import Organization, SisQuarantine, SisRecord, SisDelivery
+from k12shared.models import Organization, SisDelivery, SisDerivePending, SisQuarantine, SisRecord
 from k12shared.queue import WorkerContext, enqueue, job_payload
 from k12_ingest.clients import request_rescore, resolve_orgs
 from k12_ingest.sis.derive import derive_district_year
@@ -56,6 +60,10 @@ async def process_delivery(ctx: WorkerContext, delivery_id: int) -> None:
             if delivery is not None and delivery.status != "processed":
                 delivery.status, delivery.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
                 delivery.processed_at = datetime.now(UTC)
+                # Years earlier deliveries left to this one are derived all the same.
+                district = await session.get(Organization, delivery.district_id)
+                await _lock_district(session, district.id)
+                await _derive_unless_others_wait(session, ctx, district, delivery_id, set())
 
 
 async def _process(ctx: WorkerContext, delivery_id: int) -> None:
@@ -73,7 +81,7 @@ async def _process(ctx: WorkerContext, delivery_id: int) -> None:
         delivery = await session.get(SisDelivery, delivery_id, with_for_update=True)
         if delivery.status == "processed":
             return  # another worker got there first
-        await session.execute(text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sis-district:{district.id}"})
+        await _lock_district(session, district.id)
         schools = await _schools_of(session, district.id)
         years: set[int] = set()
         quarantined = 0
@@ -81,16 +89,41 @@ async def _process(ctx: WorkerContext, delivery_id: int) -> None:
             parsed = _parse(ctx, resource, records, district.id, version_of(delivery.received_at), errors)
             quarantined = await _apply(session, delivery, resource, action, parsed, schools, years)
         years |= await _release_quarantine(session, district.id, schools)
-        changed_years = [year for year in sorted(years) if await derive_district_year(session, ctx.settings, district, schools, year)]
         delivery.status, delivery.processed_at = "processed", datetime.now(UTC)
         delivery.records, delivery.quarantined = len(records), quarantined
         delivery.error = "; ".join(errors[:ERROR_LIMIT]) or None
         delivery.body = None  # the student-level payload is not kept once applied
-        if changed_years:
-            # A storm of deliveries asks once: a rescore already queued for the district and years is kept.
-            years_key = ",".join(map(str, changed_years))
-            payload = {"org_ids": [str(district.id)], "school_years": changed_years}
-            await enqueue(session, RESCORE_ENTRYPOINT, payload, dedupe_key=f"ingest-rescore:{district.id}:{years_key}")
+        await _derive_unless_others_wait(session, ctx, district, delivery_id, years)
+
+
+async def _lock_district(session: AsyncSession, district_id: uuid.UUID) -> None:
+    await session.execute(text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sis-district:{district_id}"})
+
+
+async def _derive_unless_others_wait(
+    session: AsyncSession, ctx: WorkerContext, district: Organization, delivery_id: int, years: set[int]
+) -> None:
+    """Derive the district's pending years and these, or leave them pending for a delivery waiting behind this one.
+
+    Called under the district's lock: a waiting delivery takes the lock after this transaction commits,
+    so it sees every year left here."""
+    if years:
+        rows = [{"district_id": district.id, "school_year": year} for year in years]
+        await session.execute(insert(SisDerivePending).values(rows).on_conflict_do_nothing())
+    waiting = select(SisDelivery.id).where(SisDelivery.district_id == district.id, SisDelivery.status == "queued", SisDelivery.id != delivery_id)
+    if await session.scalar(select(waiting.exists())):
+        return
+    taken = await session.scalars(delete(SisDerivePending).where(SisDerivePending.district_id == district.id).returning(SisDerivePending.school_year))
+    pending = sorted(set(taken))
+    if not pending:
+        return
+    schools = await _schools_of(session, district.id)
+    changed_years = [year for year in pending if await derive_district_year(session, ctx.settings, district, schools, year)]
+    if changed_years:
+        # A rescore already queued for the district and years is kept.
+        years_key = ",".join(map(str, changed_years))
+        payload = {"org_ids": [str(district.id)], "school_years": changed_years}
+        await enqueue(session, RESCORE_ENTRYPOINT, payload, dedupe_key=f"ingest-rescore:{district.id}:{years_key}")
 
 
 def _parse(
