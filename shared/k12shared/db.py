@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import text
@@ -36,6 +36,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, in the session's transaction: for COPY and array-parameter statements."""
+    return (await (await session.connection()).get_raw_connection()).driver_connection
 
 
 async def database_revision(engine: AsyncEngine) -> str | None:

@@ -23,6 +23,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from k12shared.db import driver_connection
 from k12shared.models import IngestJob, IngestRowError, Metric, Subgroup
 from k12shared.queue import WorkerContext
 from k12_ingest.clients import OrgResolveFailed, request_rescore, resolve_orgs
@@ -229,7 +230,7 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
     async with ctx.sessions() as session, session.begin():
         await _checkpoint(ctx, job_id, parse)  # last chance to cancel before the load
         await session.execute(text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ingest-job:{job_id}"})
-        raw = (await (await session.connection()).get_raw_connection()).driver_connection
+        raw = await driver_connection(session)
         await _stage(raw, parse, org_map)
         for line, org_key in await raw.fetch("select s.line, s.org_key from stage s where not exists (select 1 from org_map m where m.org_key = s.org_key)"):
             if line not in parse.rejected_lines:
@@ -298,7 +299,7 @@ async def _save_errors(raw: Any, job_id: uuid.UUID, errors: list[RowProblem]) ->
 async def _refuse(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, share: float) -> None:
     """Too many bad rows: nothing loads, but every error is kept for the person fixing the file."""
     async with ctx.sessions() as session, session.begin():
-        raw = (await (await session.connection()).get_raw_connection()).driver_connection
+        raw = await driver_connection(session)
         await _save_errors(raw, job_id, parse.errors)
         job = await session.get(IngestJob, job_id, with_for_update=True)
         job.rows_read, job.rows_rejected, job.rows_loaded = parse.rows_read, len(parse.rejected_lines), 0

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from k12shared.db import driver_connection
 from k12shared.models import Organization
 from k12shared.settings import Settings
 from k12_ingest.observations import upsert_staged
@@ -163,7 +164,7 @@ def _suppress(cells: list[Cell], district_id: uuid.UUID, threshold: int) -> None
 async def _store(session: AsyncSession, cells: list[Cell], year: int) -> int:
     if not cells:
         return 0
-    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    raw = await driver_connection(session)
     await raw.execute(
         """
         create temp table if not exists stage (

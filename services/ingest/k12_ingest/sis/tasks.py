@@ -23,7 +23,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from k12shared.models import Organization, SisDelivery, SisDerivePending, SisQuarantine, SisRecord
+from k12shared.db import driver_connection
+from k12shared.models import Organization, SisDelivery, SisDerivePending, SisQuarantine
 from k12shared.queue import WorkerContext, enqueue, job_payload
 from k12_ingest.clients import request_rescore, resolve_orgs
 from k12_ingest.sis.derive import derive_district_year
@@ -35,7 +36,7 @@ RESCORE_ENTRYPOINT = "ingest.rescore"
 ERROR_LIMIT = 20
 VERSION, DELETED = "v", "deleted"  # kept in a record's data: its version, and whether it was deleted
 _NEWER = text("coalesce(sis_records.data->>'v', '') <= coalesce(excluded.data->>'v', '')")  # only a newer version replaces
-WRITE_BATCH = 2000  # rows per INSERT: 8 parameters each stays under PostgreSQL's 32,767
+QUARANTINE_BATCH = 2000  # rows per INSERT: 10 parameters each stays under PostgreSQL's 32,767
 
 
 def register(pgq: PgQueuer, ctx: WorkerContext) -> None:
@@ -77,6 +78,8 @@ async def _process(ctx: WorkerContext, delivery_id: int) -> None:
     errors: list[str] = []
     if resource == "schools" and action == "upsert":
         await _upsert_schools(ctx, district, records, errors)
+    # Parsed (and student ids pseudonymized) before the district's lock is taken, which the writing holds.
+    parsed = _parse(ctx, resource, records, district.id, version_of(delivery.received_at), errors) if resource in RESOURCES else []
     async with ctx.sessions() as session, session.begin():
         delivery = await session.get(SisDelivery, delivery_id, with_for_update=True)
         if delivery.status == "processed":
@@ -84,10 +87,7 @@ async def _process(ctx: WorkerContext, delivery_id: int) -> None:
         await _lock_district(session, district.id)
         schools = await _schools_of(session, district.id)
         years: set[int] = set()
-        quarantined = 0
-        if resource in RESOURCES:
-            parsed = _parse(ctx, resource, records, district.id, version_of(delivery.received_at), errors)
-            quarantined = await _apply(session, delivery, resource, action, parsed, schools, years)
+        quarantined = await _apply(session, delivery, resource, action, parsed, schools, years) if parsed else 0
         years |= await _release_quarantine(session, district.id, schools)
         delivery.status, delivery.processed_at = "processed", datetime.now(UTC)
         delivery.records, delivery.quarantined = len(records), quarantined
@@ -225,48 +225,43 @@ async def _write(
     if action == "delete":
         # A tombstone, not a delete: an older version of the record arriving later must not bring it back.
         records = [replace(r, data={DELETED: True, VERSION: r.data[VERSION]}) for r in records]
-    for start in range(0, len(records), WRITE_BATCH):
-        await _upsert_records(session, district_id, source_id, resource, records[start : start + WRITE_BATCH], schools)
+    await _upsert_records(session, district_id, source_id, resource, records, schools)
 
 
 async def _upsert_records(
     session: AsyncSession, district_id: uuid.UUID, source_id: uuid.UUID | None, resource: str, records: list[ParsedRecord], schools: dict[str, uuid.UUID]
 ) -> None:
-    rows = [
-        dict(
-            district_id=district_id,
-            resource=resource,
-            natural_key=r.natural_key,
-            school_org_id=schools[r.school_ref],
-            school_year=r.school_year,
-            student_key=r.student_key,
-            data=r.data,
-            source_id=source_id,
-        )
-        for r in records
-    ]
-    stmt = insert(SisRecord).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["district_id", "resource", "natural_key"],
-        set_={
-            "school_org_id": stmt.excluded.school_org_id,
-            "school_year": stmt.excluded.school_year,
-            "student_key": stmt.excluded.student_key,
-            "data": stmt.excluded.data,
-            "source_id": stmt.excluded.source_id,
-            "updated_at": text("now()"),
-        },
-        where=_NEWER,
+    """One statement with a column array each: its plan is prepared once, whatever the number of records."""
+    connection = await driver_connection(session)
+    await connection.execute(
+        _UPSERT_RECORDS,
+        district_id,
+        resource,
+        source_id,
+        [r.natural_key for r in records],
+        [schools[r.school_ref] for r in records],
+        [r.school_year for r in records],
+        [r.student_key for r in records],
+        [orjson.dumps(r.data).decode() for r in records],
     )
-    await session.execute(stmt)
+
+
+_UPSERT_RECORDS = f"""
+    insert into sis_records (district_id, resource, source_id, natural_key, school_org_id, school_year, student_key, data)
+    select $1, $2, $3, r.* from unnest($4::text[], $5::uuid[], $6::smallint[], $7::text[], $8::jsonb[]) as r
+    on conflict (district_id, resource, natural_key) do update
+    set school_org_id = excluded.school_org_id, school_year = excluded.school_year, student_key = excluded.student_key,
+        data = excluded.data, source_id = excluded.source_id, updated_at = now()
+    where {_NEWER.text}
+"""
 
 
 async def _hold(
     session: AsyncSession, district_id: uuid.UUID, source_id: uuid.UUID | None, resource: str, action: str, records: Iterable[ParsedRecord]
 ) -> None:
     records = sorted(records, key=lambda r: r.natural_key)
-    for start in range(0, len(records), WRITE_BATCH):
-        await _hold_batch(session, district_id, source_id, resource, action, records[start : start + WRITE_BATCH])
+    for start in range(0, len(records), QUARANTINE_BATCH):
+        await _hold_batch(session, district_id, source_id, resource, action, records[start : start + QUARANTINE_BATCH])
 
 
 async def _hold_batch(

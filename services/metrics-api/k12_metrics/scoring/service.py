@@ -13,6 +13,7 @@ from sqlalchemy import any_, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, distinct_on
 
 from k12shared.bulk import cyclic_gc_paused
+from k12shared.db import driver_connection
 from k12shared.models import Framework, Observation, Organization, Score
 from k12_metrics.frameworks.router import load
 from k12_metrics.frameworks.schemas import FrameworkDocument
@@ -115,7 +116,7 @@ async def _score_and_store(session, framework: Framework, orgs: list, years: lis
     started = time.perf_counter()
     doc = document(framework)
     pairs = sorted({(i.metric, i.subgroup) for c in doc.components for i in c.inputs})
-    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    connection = await driver_connection(session)
     records = await connection.fetch(_BULK_READ, [o.id for o in orgs], [m for m, _ in pairs], [s for _, s in pairs], years or None)
     grouped: dict[uuid.UUID, list[Obs]] = defaultdict(list)
     for org_id, metric, subgroup, year, status, value, lower, n in records:
