@@ -150,8 +150,8 @@ async def test_demo_district_dashboard_has_score_trend_history_and_risk(api, pla
     missing = {p["part"]: p["reason"] for p in body["missing"]}
     # Equity gaps come from metrics-api; until it answers them the part says so rather than failing the screen.
     assert body["equity_gaps"] is not None or missing["equity_gaps"].startswith("metrics")
-    # Data loads are a platform admin's view in ingest: a district admin's dashboard names the part missing.
-    assert body["data_loads"] is not None or missing["data_loads"] == "ingest answered 403"
+    # The demo numbers here are seeded without a file, so the district's list of data loads is empty, not missing.
+    assert body["data_loads"] is not None and "data_loads" not in missing
 
 
 async def test_a_read_only_partner_is_refused_a_write_in_every_service(api):

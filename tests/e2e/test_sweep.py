@@ -155,6 +155,8 @@ OPERATIONS: dict[str, Case | Exempt] = {
     "getIngestJob": Case(),
     "cancelIngestJob": Case(),
     "listIngestJobErrors": Case(),
+    # A's SIS source (its name carries the marker) is among A's data loads: no one else may list them.
+    "listDataLoads": Case(params=lambda w: {"district": w["district_a"]}, attackers=("other_district", "client_without_scope")),
     # Mapping profiles describe public state file layouts: any ingest reader may read them.
     "listIngestProfiles": Case(attackers=("client_without_scope",)),
     "createIngestProfile": Case(lambda w: {"code": "sweep", "name": MARK, "format": "csv", "columns": {}}),

@@ -157,9 +157,15 @@ function workCard(d) {
     el("ul", {}, ...meetings.map((m) => el("li", {}, el("a", { href: `#/meetings/${m.id}` }, `${m.routine_title} — ${m.local_start.slice(0, 16).replace("T", " ")}`)))));
 }
 
+function dataLoadLine(l) {
+  const when = l.loaded_at ? l.loaded_at.slice(0, 10) : "nothing received yet";
+  if (l.kind === "sis") return `${l.source} (SIS): last delivery ${l.status}, ${l.observations ?? 0} records (${when})`;
+  return `${l.source}: ${l.observations} observations, ${l.observations_changed} new or changed (${when})`;
+}
+
 function loadsCard(d) {
   return el("section", { class: "card" }, el("h2", {}, "Latest data loads"), missingNote(d, "data_loads"),
-    el("ul", {}, ...(d.data_loads || []).map((j) => el("li", {}, `${j.profile_code}: ${j.status}, ${j.rows_loaded} rows loaded (${(j.finished_at || j.created_at).slice(0, 10)})`))));
+    el("ul", {}, ...(d.data_loads || []).map((l) => el("li", {}, dataLoadLine(l)))));
 }
 
 async function dashboardView() {

@@ -8,6 +8,7 @@ from k12shared.models.identity import ApiClient, User, UserMembership
 from k12shared.models.ingest import (
     IngestFeed,
     IngestJob,
+    IngestJobDistrict,
     IngestProfile,
     IngestRowError,
     SisDelivery,
@@ -55,6 +56,7 @@ __all__ = [
     "IdempotencyKey",
     "IngestFeed",
     "IngestJob",
+    "IngestJobDistrict",
     "IngestProfile",
     "IngestRowError",
     "Judgment",

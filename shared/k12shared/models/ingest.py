@@ -103,6 +103,20 @@ class IngestFeed(Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
+class IngestJobDistrict(Base):
+    """What a succeeded job brought to one district: the district's "latest data loads" without reading the
+    jobs' observations. A failed job loads nothing, so it concerns no district."""
+
+    __tablename__ = "ingest_job_districts"
+    __table_args__ = (Index("ix_ingest_job_districts_district_id_finished_at", "district_id", "finished_at"),)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ingest_jobs.id", ondelete="CASCADE"), primary_key=True)
+    district_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    observations_in_file: Mapped[int] = mapped_column(Integer)
+    observations_changed: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SisSource(Base):
     """A SIS vendor's webhook feed for one district, with its signing secret (and the previous one during rotation)."""
 
@@ -128,6 +142,8 @@ class SisDelivery(Base):
         Index("uq_sis_webhook_deliveries_source_id_webhook_id", "source_id", "webhook_id", unique=True),
         # "Is another delivery of this district waiting?", asked by every delivery processed.
         Index("ix_sis_webhook_deliveries_district_id_queued", "district_id", postgresql_where=text("status = 'queued'")),
+        # A source's latest delivery, for the district's data loads.
+        Index("ix_sis_webhook_deliveries_source_id_id", "source_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

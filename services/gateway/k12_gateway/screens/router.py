@@ -80,7 +80,7 @@ async def _compose_dashboard(request: Request, principal: Principal, district_id
         Part("due_soon_actions", "routines", "/api/v1/actions",
              {**in_district, "due_before": str(today + dt.timedelta(days=DUE_SOON_DAYS)), "limit": 50}, shape=shapes.due_soon),
         Part("next_meetings", "routines", "/api/v1/meetings", {**in_district, "from": today.isoformat(), "limit": 5}, shape=shapes.upcoming),
-        Part("data_loads", "ingest", "/api/v1/ingest/jobs", {"limit": 5}, shape=shapes.data_loads),
+        Part("data_loads", "ingest", "/api/v1/ingest/loads", {**in_district, "limit": 5}, shape=shapes.items),
     ]
     screen = await compose(request.app.state.services, principal, parts)
     return Dashboard.model_validate(screen).model_dump_json(by_alias=True).encode(), settled(screen)

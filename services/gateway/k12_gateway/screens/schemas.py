@@ -70,14 +70,15 @@ class GoalCard(BaseModel):
 
 
 class DataLoad(BaseModel):
+    """A source of the district's numbers: a state file that brought it data, or one of its SIS feeds."""
+
     id: str
-    kind: str
+    kind: str = Field(description="`upload` or `feed` (state files), `sis`")
+    source: str = Field(description="The file's mapping profile or the SIS source's name")
     status: str
-    profile_code: str
-    rows_loaded: int
-    rows_rejected: int
-    created_at: str
-    finished_at: str | None
+    observations: int | None = Field(description="The district's observations in the file, or the records in the latest delivery")
+    observations_changed: int | None
+    loaded_at: str | None
 
 
 class Dashboard(BaseModel):

@@ -81,11 +81,6 @@ def upcoming(page: Any) -> list[dict[str, Any]]:
     return [m for m in items(page) if m.get("status") != "cancelled"]
 
 
-def data_loads(page: Any) -> list[dict[str, Any]]:
-    fields = ("id", "kind", "status", "profile_code", "rows_loaded", "rows_rejected", "created_at", "finished_at")
-    return [{f: job.get(f) for f in fields} for job in items(page)]
-
-
 def overdue_first(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(actions, key=lambda a: (not a.get("overdue"), a.get("status") not in OPEN, a.get("due_date") or "9999-12-31"))
 

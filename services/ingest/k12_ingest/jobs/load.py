@@ -243,6 +243,7 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
         outcome = await upsert_staged(raw, batch_id=job_id, visibility="public")
         identical = await _identical_earlier_job(session, job_id)
         await _save_errors(raw, job_id, parse.errors)
+        await raw.execute(_RECORD_DISTRICTS, job_id)
         job = await session.get(IngestJob, job_id, with_for_update=True)
         job.rows_read, job.rows_rejected, job.rows_loaded = parse.rows_read, rejected, parse.rows_read - rejected
         job.observations_changed, job.observations_unchanged = outcome.changed, outcome.incoming - outcome.changed
@@ -259,6 +260,18 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
             "header_line": parse.header_line,
         }
         _set_finished(job, "succeeded", "no change: every observation was already loaded" if outcome.changed == 0 else None)
+
+
+# Each district the file speaks of, with how much of it was new: read by the district's dashboard.
+# (``incoming`` and ``changed`` are upsert_staged's temp tables, still there until commit.)
+_RECORD_DISTRICTS = """
+insert into ingest_job_districts (job_id, district_id, observations_in_file, observations_changed, finished_at)
+select $1::uuid, i.district_id, count(*), coalesce(max(c.changed), 0), clock_timestamp()
+from incoming i
+left join (select district_id, count(*) as changed from changed group by district_id) c using (district_id)
+where i.district_id is not null
+group by i.district_id
+"""
 
 
 async def _stage(raw: Any, parse: FileParse, org_map: dict[str, uuid.UUID]) -> None:

@@ -32,8 +32,8 @@ def _out(source: SisSource, model=SourceOut, **extra):
 
 @router.post("", operation_id="createSisSource", status_code=status.HTTP_201_CREATED, summary="Register a SIS feed for a district; the secret is shown once")
 async def create_source(data: SourceIn, session: SessionDep, principal: IngestWriter, request: Request) -> SourceWithSecret:
-    principal.require_district(data.district_id, resource="District")
-    source = await service.create(session, data)
+    district_id = principal.acting_district(data.district_id)
+    source = await service.create(session, data.name, data.vendor, district_id)
     await audit.record(session, request, principal, action="create", resource="sis_source", resource_id=source.id, district_id=source.district_id)
     return _out(source, SourceWithSecret, secret=source.secret)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class SourceIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     vendor: str = Field(min_length=1, max_length=100, description="e.g. PowerSchool, Infinite Campus, Skyward")
-    district_id: uuid.UUID
+    district_id: uuid.UUID | None = Field(None, description="The caller's district when omitted")
 
 
 class SourceOut(BaseModel):

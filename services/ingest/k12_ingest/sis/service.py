@@ -15,18 +15,17 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from k12shared.errors import NotFound, Unauthorized, Unprocessable
 from k12shared.models import Organization, SisSource
-from k12_ingest.sis.schemas import SourceIn
 
 
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def create(session: AsyncSession, data: SourceIn) -> SisSource:
-    district = await session.get(Organization, data.district_id)
+async def create(session: AsyncSession, name: str, vendor: str, district_id: uuid.UUID) -> SisSource:
+    district = await session.get(Organization, district_id)
     if district is None or district.type != "district":
         raise Unprocessable("district_id must be a district", field="district_id")
-    source = SisSource(name=data.name, vendor=data.vendor, district_id=data.district_id, secret=new_secret())
+    source = SisSource(name=name, vendor=vendor, district_id=district_id, secret=new_secret())
     session.add(source)
     await session.flush()
     return source
