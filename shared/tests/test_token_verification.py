@@ -101,3 +101,42 @@ async def test_a_valid_token_is_accepted(settings, keyring, app_client):
         token = _rs256(keyring, _claims(settings, roles=["staff"], scope="", jti="x1"))
         response = await client.get("/api/v1/orgs", headers={"authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
+
+
+async def test_a_verified_token_is_kept_until_it_expires_and_then_verified_again(settings, keyring, monkeypatch):
+    from k12shared.auth import tokens
+    from k12shared.auth.principal import PrincipalKind
+
+    token, _ = tokens.issue_token(settings, keyring, subject="kept", kind=PrincipalKind.user, roles=["staff"], ttl_s=60)
+    first = await tokens.verify_token(token, settings, keyring)
+    # Kept: answered even with the signing key gone (the same text carries the same verified claims).
+    monkeypatch.setattr(keyring, "signing_keys", [])
+    assert await tokens.verify_token(token, settings, keyring) == first
+    # Past its expiry it is verified afresh: with no key to check it against, refused.
+    later = time.time() + 61
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(Exception, match="Unknown signing key"):
+        await tokens.verify_token(token, settings, keyring)
+
+
+async def test_a_tampered_copy_of_a_kept_token_is_still_refused(settings, keyring):
+    from k12shared.auth import tokens
+    from k12shared.auth.principal import PrincipalKind
+
+    token, _ = tokens.issue_token(settings, keyring, subject="kept", kind=PrincipalKind.user, roles=["staff"])
+    await tokens.verify_token(token, settings, keyring)
+    header, payload, signature = token.split(".")
+    tampered = _b64(json.dumps({**json.loads(base64.urlsafe_b64decode(payload + "==")), "roles": ["platform_admin"]}).encode())
+    with pytest.raises(Exception, match="Invalid token"):
+        await tokens.verify_token(f"{header}.{tampered}.{signature}", settings, keyring)
+
+
+async def test_verified_tokens_kept_are_bounded(settings, keyring, monkeypatch):
+    from k12shared.auth import tokens
+    from k12shared.auth.principal import PrincipalKind
+
+    monkeypatch.setattr(tokens, "VERIFIED_TOKENS_KEPT", 3)
+    issued = [tokens.issue_token(settings, keyring, subject=f"u{i}", kind=PrincipalKind.user, roles=["staff"])[0] for i in range(5)]
+    for token in issued:
+        await tokens.verify_token(token, settings, keyring)
+    assert len(tokens._verified) <= 3 and issued[-1] in tokens._verified and issued[0] not in tokens._verified

@@ -30,6 +30,7 @@ _HOP_BY_HOP = {
 
 
 _IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "DELETE"}
+BUFFERED_ANSWER_MAX_BYTES = 256 * 1024
 # A reused keep-alive connection the service closed at the same moment: the request never reached it.
 _STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ConnectError)
 
@@ -79,6 +80,27 @@ async def forward(request: Request, client: httpx.AsyncClient, base_url: str, se
         return problem_response(502, f"The {service} service failed", slug="bad-gateway", upstream=service)
 
     headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+    if _is_small(upstream):
+        try:
+            body = await _read_raw(upstream)
+        except httpx.HTTPError as exc:
+            log.warning("upstream failed mid-answer", extra={"upstream": service, "error": type(exc).__name__})
+            return problem_response(502, f"The {service} service failed", slug="bad-gateway", upstream=service)
+        return Response(body, status_code=upstream.status_code, headers=headers)
     return StreamingResponse(
         upstream.aiter_raw(), status_code=upstream.status_code, headers=headers, background=BackgroundTask(upstream.aclose)
     )
+
+
+def _is_small(upstream: httpx.Response) -> bool:
+    """An answer of known, modest size is passed on whole: streaming costs a task per response."""
+    length = upstream.headers.get("content-length")
+    return length is not None and length.isdigit() and int(length) <= BUFFERED_ANSWER_MAX_BYTES
+
+
+async def _read_raw(upstream: httpx.Response) -> bytes:
+    """The body as sent (still content-encoded, so its headers hold)."""
+    try:
+        return b"".join([chunk async for chunk in upstream.aiter_raw()])
+    finally:
+        await upstream.aclose()
