@@ -6,6 +6,14 @@ import asyncpg
 from fastapi import FastAPI
 
 
+class _EdgeConnection(asyncpg.Connection):
+    """Edge statements are single autocommit statements: no session state (settings, locks, cursors,
+    listeners) outlives one, so a connection goes back to the pool without asyncpg's reset round trip."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 def _asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -17,6 +25,7 @@ async def open_edge_pool(app: FastAPI) -> None:
         min_size=1,
         max_size=settings.db_pool_size,
         server_settings={"application_name": "k12perform-gateway-edge", "timezone": "UTC"},
+        connection_class=_EdgeConnection,
     )
 
 

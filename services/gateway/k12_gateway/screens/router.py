@@ -92,9 +92,8 @@ def _screen_response(body: bytes, *, age_s: float) -> Response:
 
 
 async def _audit_read_from_memory(request: Request, principal: Principal, district_id: uuid.UUID) -> None:
-    async with request.app.state.sessions() as session, session.begin():
-        await audit.record(session, request, principal, action="read", resource="dashboard", resource_id=district_id,
-                           district_id=district_id, detail={"served_from": "gateway screen cache"})
+    await audit.record_read_now(request.app.state.edge_pool, request, principal, resource="dashboard", resource_id=district_id,
+                                district_id=district_id, detail={"served_from": "gateway screen cache"})
 
 
 @router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first", response_model=MyActions,
