@@ -114,3 +114,51 @@ async def test_a_disabled_cache_keeps_nothing():
     cache = ScreenCache(fresh_s=0)
     await cache.compose_once("k", DISTRICT_A, composer()[0])
     assert not cache.enabled and cache.fresh("k") is None
+
+
+async def test_a_screen_due_for_refresh_is_served_while_it_is_recomposed_in_the_background():
+    clock = Clock()
+    cache = ScreenCache(fresh_s=5, clock=clock)
+    await cache.compose_once("k", DISTRICT_A, composer(b"old")[0])
+    clock.now += 3.5
+    body, age_s = cache.fresh("k")
+    assert (body, cache.due_for_refresh(age_s)) == (b"old", True)
+    compose, calls = composer(b"new", pause_s=0.02)
+    cache.refresh_ahead("k", DISTRICT_A, compose)
+    cache.refresh_ahead("k", DISTRICT_A, compose)  # one refresh at a time per screen
+    assert cache.fresh("k") == (b"old", 3.5)  # still served while the refresh runs
+    await asyncio.sleep(0.05)
+    assert cache.fresh("k") == (b"new", 0.0) and len(calls) == 1
+
+
+async def test_a_failed_or_partial_refresh_leaves_the_kept_screen_until_it_expires():
+    clock = Clock()
+    cache = ScreenCache(fresh_s=5, clock=clock)
+    await cache.compose_once("k", DISTRICT_A, composer(b"whole")[0])
+    clock.now += 4
+
+    async def broken() -> tuple[bytes, bool]:
+        raise RuntimeError("metrics-api went away")
+
+    cache.refresh_ahead("k", DISTRICT_A, broken)
+    cache.refresh_ahead("k", DISTRICT_A, composer(b"partial", keep=False)[0])
+    await asyncio.sleep(0.01)
+    assert cache.fresh("k") == (b"whole", 4)
+    clock.now += 1
+    assert cache.fresh("k") is None
+
+
+async def test_a_composition_overtaken_by_a_write_to_its_district_is_not_kept():
+    cache = ScreenCache(fresh_s=5)
+    composing = asyncio.create_task(cache.compose_once("a", DISTRICT_A, composer(b"before the write", pause_s=0.03)[0]))
+    other = asyncio.create_task(cache.compose_once("b", DISTRICT_B, composer(b"b", pause_s=0.03)[0]))
+    await asyncio.sleep(0.01)
+    cache.forget_districts(frozenset({DISTRICT_A}))
+    assert (await composing)[0] == b"before the write"  # answered to whoever asked, but not kept
+    await other
+    assert cache.fresh("a") is None and cache.fresh("b") is not None
+    platform_wide = asyncio.create_task(cache.compose_once("b", DISTRICT_B, composer(b"b2", pause_s=0.03)[0]))
+    await asyncio.sleep(0.01)
+    cache.forget_districts(None)
+    await platform_wide
+    assert cache.fresh("b") is None

@@ -9,8 +9,10 @@ A dashboard costs some twenty reads of three services, and the same caller asks 
 - concurrent misses for one key share one composition (single flight);
 - a screen with a part lost to a failing service is never kept: the next call asks the service again;
 - a successful write through this gateway drops the screens of the writer's districts, so a user sees
-  their own change at once; changes arriving otherwise (a data load, another gateway replica) show
-  within ``screen_cache_fresh_s``;
+  their own change at once (a composition that started before the write is not kept either); changes
+  arriving otherwise (a data load, another gateway replica) show within ``screen_cache_fresh_s``;
+- a screen past ``REFRESH_AHEAD_AT`` of its freshness is recomposed in the background while it is still
+  served, so a caller who keeps asking never waits for a composition and never sees an older screen;
 - ``Cache-Control: no-cache`` on the request composes afresh.
 
 The screens hold private student-derived data whose every read is audited: the services audit the
@@ -20,13 +22,16 @@ composing call, and the gateway audits each answer served from memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
+log = logging.getLogger("k12.gateway.screens")
 MAX_ENTRIES = 5_000
+REFRESH_AHEAD_AT = 0.6  # of fresh_s
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class ScreenCache:
         self._clock = clock
         self._entries: OrderedDict[Hashable, CachedScreen] = OrderedDict()
         self._composing: dict[Hashable, asyncio.Future[tuple[bytes, bool]]] = {}
+        self._refreshing: set[asyncio.Task] = set()
+        # Bumped by every forget: a composition keeps its screen only if no write touched its district meanwhile.
+        self._writes: Counter[uuid.UUID | None] = Counter()
 
     @property
     def enabled(self) -> bool:
@@ -71,6 +79,7 @@ class ScreenCache:
             return body, False
         future: asyncio.Future[tuple[bytes, bool]] = asyncio.get_running_loop().create_future()
         self._composing[key] = future
+        writes_before = self._writes_to(district_id)
         try:
             body, keep = await compose()
         except BaseException as exc:
@@ -79,17 +88,40 @@ class ScreenCache:
             raise
         else:
             future.set_result((body, keep))
-            if keep and self.enabled:
+            if keep and self.enabled and self._writes_to(district_id) == writes_before:
                 self._store(key, CachedScreen(body, district_id, self._clock()))
             return body, True
         finally:
             del self._composing[key]
 
+    def due_for_refresh(self, age_s: float) -> bool:
+        return age_s >= self.fresh_s * REFRESH_AHEAD_AT
+
+    def refresh_ahead(self, key: Hashable, district_id: uuid.UUID, compose: Compose) -> None:
+        """Recompose a still-fresh screen in the background (once at a time per key); it replaces the kept
+        one when it completes whole. Until then, and if it fails, the kept one is served while fresh."""
+        if key in self._composing:
+            return
+        task = asyncio.create_task(self._refresh(key, district_id, compose))
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh(self, key: Hashable, district_id: uuid.UUID, compose: Compose) -> None:
+        try:
+            await self.compose_once(key, district_id, compose)
+        except Exception as exc:  # nobody waits for it: the caller was answered from memory
+            log.warning("screen refresh failed", extra={"error": type(exc).__name__})
+
+    def _writes_to(self, district_id: uuid.UUID) -> tuple[int, int]:
+        return self._writes[district_id], self._writes[None]
+
     def forget_districts(self, district_ids: frozenset[uuid.UUID] | None) -> None:
         """Drop the screens of these districts; ``None`` drops every screen (a platform-wide write)."""
         if district_ids is None:
+            self._writes[None] += 1
             self._entries.clear()
             return
+        self._writes.update(district_ids)
         for key in [k for k, entry in self._entries.items() if entry.district_id in district_ids]:
             del self._entries[key]
 

@@ -56,12 +56,15 @@ async def dashboard(
         body, _ = await _compose_dashboard(request, principal, district_id)
         return _screen_response(body, age_s=0)
     key = ("dashboard", principal, district_id)
+    compose = lambda: _compose_dashboard(request, principal, district_id)  # noqa: E731
     kept = None if "no-cache" in request.headers.get("cache-control", "") else cache.fresh(key)
     if kept is not None:
         body, age_s = kept
+        if cache.due_for_refresh(age_s):
+            cache.refresh_ahead(key, district_id, compose)
         await _audit_read_from_memory(request, principal, district_id)
         return _screen_response(body, age_s=age_s)
-    body, composed_here = await cache.compose_once(key, district_id, lambda: _compose_dashboard(request, principal, district_id))
+    body, composed_here = await cache.compose_once(key, district_id, compose)
     if not composed_here:  # the services audited the call that composed it, not this one
         await _audit_read_from_memory(request, principal, district_id)
     return _screen_response(body, age_s=0)
