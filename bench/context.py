@@ -38,3 +38,12 @@ async def running_platform():
     finally:
         for name in list(platform.processes):
             platform.stop(name)
+
+
+def user_client(base_url: str = "", headers: dict | None = None) -> httpx.AsyncClient:
+    """One simulated user's client, with its own connection as a browser or a partner's process has.
+
+    Not one pool for every simulated user: httpcore's pool bookkeeping grows with the requests waiting on
+    it, and with 32 users sharing one the load generator spends more CPU per request than the gateway
+    answering it, so the figures would measure the generator."""
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30, limits=httpx.Limits(max_connections=1))

@@ -20,7 +20,10 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import orjson
 from standardwebhooks.webhooks import Webhook
+
+from bench.context import user_client
 
 SECONDS = float(os.environ.get("K12_LOAD_SECONDS", "60"))
 CONCURRENCY = int(os.environ.get("K12_LOAD_CONCURRENCY", "16"))
@@ -118,11 +121,10 @@ async def run(ctx) -> dict:
     partial_parts: set[str] = set()  # dashboard parts reported missing (a part this build does not serve yet)
     kinds, weights = list(MIX), list(MIX.values())
     counter = iter(range(10**9))
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=ctx.url(), timeout=30, limits=limits) as client:
-        deadline = time.monotonic() + SECONDS
+    deadline = time.monotonic() + SECONDS
 
-        async def user() -> None:
+    async def user() -> None:
+        async with user_client(ctx.url()) as client:
             while time.monotonic() < deadline:
                 kind = random.choices(kinds, weights)[0]
                 method, path, kwargs = _request(kind, world, next(counter))
@@ -134,8 +136,8 @@ async def run(ctx) -> dict:
                     status, response = 0, None
                     error_samples.append(f"{kind}: {type(exc).__name__}")
                 latencies[kind].append((time.perf_counter() - started) * 1000)
-                if kind == "dashboard" and status == 200 and response.json().get("missing"):
-                    partial_parts.update(p["part"] for p in response.json()["missing"])
+                if kind == "dashboard" and status == 200 and (missing := orjson.loads(response.content)["missing"]):
+                    partial_parts.update(p["part"] for p in missing)
                 if not 200 <= status < 300:
                     errors[kind] += 1
                     if response is not None and len(error_samples) < 10:
@@ -143,9 +145,10 @@ async def run(ctx) -> dict:
                 elif kind == "action_write":
                     written.append(response.json()["id"])
 
-        started = time.monotonic()
-        await asyncio.gather(*(user() for _ in range(CONCURRENCY)))
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    await asyncio.gather(*(user() for _ in range(CONCURRENCY)))
+    elapsed = time.monotonic() - started
+    async with httpx.AsyncClient(base_url=ctx.url(), timeout=30) as client:
         found = await _all_actions(client, world)
     total = sum(len(v) for v in latencies.values())
     every = [x for v in latencies.values() for x in v]
