@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     ingest_spool_dir: Path = REPO_ROOT / ".data" / "ingest-spool"
     # Ingest: a file whose share of bad rows is above this loads nothing.
     ingest_max_bad_row_share: float = 0.1
+    # Roster archives (OneRoster CSV zips): what an archive may weigh, hold and unpack to (zip bombs are refused).
+    roster_max_archive_bytes: int = 64 * 1024 * 1024
+    roster_max_members: int = 32
+    roster_max_unpacked_bytes: int = 512 * 1024 * 1024
+    roster_max_compression_ratio: int = 100
     # SIS webhooks: how long the previous signing secret stays valid after a rotation.
     webhook_secret_grace_s: int = 24 * 3600
 

@@ -46,7 +46,7 @@ app = create_service_app(
     ),
     # The catch-all proxy goes last so the gateway's own routes win.
     routers=[auth_router, clients_router, audit_router, screens_router, proxy_router],
-    streaming_paths=("/api/v1/ingest/uploads",),
+    streaming_paths=("/api/v1/ingest/uploads", "/api/v1/ingest/rosters"),
     readiness_checks=[upstreams_ready],
     on_startup=[open_edge_pool],
     on_shutdown=[close_edge_pool],

@@ -1,7 +1,8 @@
 """From student records to the district's private metrics, per school and for the district, per school year.
 
 - ``excused_absence_days``, ``unexcused_absence_days``, ``tardy_count``: sums of event durations;
-- where enrollment is known (studentSchoolAssociations): ``attendance_rate`` (100 × (1 − absence days /
+- where enrollment is known (studentSchoolAssociations, or a OneRoster roster): ``enrollment`` (students
+  enrolled in the year), ``attendance_rate`` (100 × (1 − absence days /
   enrolled weekdays)) and ``chronic_absenteeism_rate`` (share of enrolled students absent 10% or more);
 - ``proficiency_rate_<subject>`` from studentAssessments (share of tested students proficient).
 The n of a count is the school's enrolled students (or, without enrollment, the students with events).
@@ -105,6 +106,8 @@ class _Tally:
             Cell(org_id, "unexcused_absence_days", self.unexcused, n),
             Cell(org_id, "tardy_count", self.tardy, n),
         ]
+        if self.enrolled:
+            out.append(Cell(org_id, "enrollment", self.enrolled, self.enrolled))
         if self.enrolled and self.enrolled_days:
             rate = 100 * (1 - self.enrolled_absent_days / self.enrolled_days)
             out.append(Cell(org_id, "attendance_rate", round(max(rate, 0.0), 4), self.enrolled))

@@ -8,7 +8,6 @@ import orjson
 from fastapi import APIRouter, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from k12shared import audit
 from k12shared.auth import Principal, PrincipalKind
@@ -17,13 +16,11 @@ from k12shared.db import SessionDep
 from k12shared.errors import PROBLEM_RESPONSES, Unprocessable
 from k12shared.models import SisQuarantine, SisSource, SisDelivery
 from k12shared.pagination import CursorParam, LimitParam, Page, paginate
-from k12shared.queue import enqueue
 from k12_ingest.sis import service
 from k12_ingest.sis.schemas import DeliveryAccepted, DeliveryIn, DeliveryOut, QuarantinedOut, SourceIn, SourceOut, SourceWithSecret
 
 router = APIRouter(prefix="/api/v1/ingest/sis-sources", tags=["SIS sources"], responses=PROBLEM_RESPONSES)
 webhooks = APIRouter(prefix="/webhooks/sis", tags=["SIS webhooks"], responses=PROBLEM_RESPONSES)
-DELIVERY_ENTRYPOINT = "ingest.sis_delivery"
 
 
 def _out(source: SisSource, model=SourceOut, **extra):
@@ -45,20 +42,14 @@ async def list_sources(session: SessionDep, principal: IngestReader, cursor: Cur
     return Page(items=[_out(s) for s in items], next_cursor=next_cursor)
 
 
-async def _source_for(session, principal, source_id: uuid.UUID) -> SisSource:
-    source = await service.get(session, source_id)
-    principal.require_district(source.district_id, resource="SIS source")
-    return source
-
-
 @router.get("/{source_id}", operation_id="getSisSource", summary="One SIS feed")
 async def get_source(source_id: uuid.UUID, session: SessionDep, principal: IngestReader) -> SourceOut:
-    return _out(await _source_for(session, principal, source_id))
+    return _out(await service.get_for(session, principal, source_id))
 
 
 @router.post("/{source_id}/rotate-secret", operation_id="rotateSisSourceSecret", summary="New secret; the old one stays valid for the grace period")
 async def rotate_secret(source_id: uuid.UUID, session: SessionDep, principal: IngestWriter, request: Request) -> SourceWithSecret:
-    source = await _source_for(session, principal, source_id)
+    source = await service.get_for(session, principal, source_id)
     source = await service.rotate(session, source, request.app.state.settings.webhook_secret_grace_s)
     await audit.record(session, request, principal, action="rotate", resource="sis_source", resource_id=source.id, district_id=source.district_id)
     return _out(source, SourceWithSecret, secret=source.secret)
@@ -68,7 +59,7 @@ async def rotate_secret(source_id: uuid.UUID, session: SessionDep, principal: In
 async def list_deliveries(
     source_id: uuid.UUID, session: SessionDep, principal: IngestReader, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> Page[DeliveryOut]:
-    await _source_for(session, principal, source_id)
+    await service.get_for(session, principal, source_id)
     stmt = select(SisDelivery).where(SisDelivery.source_id == source_id)
     items, next_cursor = await paginate(session, stmt, [SisDelivery.id], cursor=cursor, limit=limit)
     return Page(items=[DeliveryOut.model_validate(d) for d in items], next_cursor=next_cursor)
@@ -78,7 +69,7 @@ async def list_deliveries(
 async def list_quarantine(
     source_id: uuid.UUID, session: SessionDep, principal: IngestReader, request: Request, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> Page[QuarantinedOut]:
-    source = await _source_for(session, principal, source_id)
+    source = await service.get_for(session, principal, source_id)
     stmt = select(SisQuarantine).where(SisQuarantine.district_id == source.district_id)
     items, next_cursor = await paginate(session, stmt, [SisQuarantine.id], cursor=cursor, limit=limit)
     await audit.record(session, request, principal, action="read", resource="sis_quarantine", resource_id=source.id, district_id=source.district_id)
@@ -100,16 +91,10 @@ async def receive(source_id: uuid.UUID, request: Request, response: Response, se
         DeliveryIn.model_validate(orjson.loads(body))
     except (orjson.JSONDecodeError, ValidationError) as exc:
         raise Unprocessable(f"The body is not an Ed-Fi delivery ({{resource, action, data}}): {str(exc)[:500]}") from None
-    delivery_id = await session.scalar(
-        insert(SisDelivery)
-        .values(source_id=source.id, district_id=source.district_id, webhook_id=webhook_id[:200], body=body.decode())
-        .on_conflict_do_nothing(index_elements=["source_id", "webhook_id"])
-        .returning(SisDelivery.id)
-    )
+    delivery_id = await service.queue_delivery(session, source, webhook_id, body.decode())
     if delivery_id is None:
         response.status_code = status.HTTP_200_OK
         return DeliveryAccepted(webhook_id=webhook_id, status="duplicate")
-    await enqueue(session, DELIVERY_ENTRYPOINT, {"delivery_id": delivery_id})
     sender = Principal(subject=f"sis_source:{source.id}", kind=PrincipalKind.client, roles=frozenset(), district_ids=frozenset({source.district_id}))
     await audit.record(session, request, sender, action="deliver", resource="sis_delivery", resource_id=delivery_id, district_id=source.district_id)
     return DeliveryAccepted(webhook_id=webhook_id, status="queued", delivery_id=delivery_id)

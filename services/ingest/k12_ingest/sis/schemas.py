@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+MAX_RECORDS_PER_DELIVERY = 10_000
+
+
 class SourceIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     vendor: str = Field(min_length=1, max_length=100, description="e.g. PowerSchool, Infinite Campus, Skyward")
@@ -32,7 +35,7 @@ class SourceWithSecret(SourceOut):
 class DeliveryIn(BaseModel):
     resource: Literal["schools", "studentSchoolAttendanceEvents", "studentSchoolAssociations", "studentAssessments"]
     action: Literal["upsert", "delete"] = "upsert"
-    data: list[dict[str, Any]] = Field(max_length=10_000)
+    data: list[dict[str, Any]] = Field(max_length=MAX_RECORDS_PER_DELIVERY)
 
 
 class DeliveryAccepted(BaseModel):

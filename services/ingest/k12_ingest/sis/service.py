@@ -10,11 +10,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from k12shared.auth import Principal
 from k12shared.errors import NotFound, Unauthorized, Unprocessable
-from k12shared.models import Organization, SisSource
+from k12shared.models import Organization, SisDelivery, SisSource
+from k12shared.queue import enqueue
+
+DELIVERY_ENTRYPOINT = "ingest.sis_delivery"  # the worker's entrypoint (sis/tasks.py)
 
 
 def new_secret() -> str:
@@ -36,6 +41,26 @@ async def get(session: AsyncSession, source_id: uuid.UUID) -> SisSource:
     if source is None:
         raise NotFound("SIS source not found")
     return source
+
+
+async def get_for(session: AsyncSession, principal: Principal, source_id: uuid.UUID) -> SisSource:
+    """A source the caller's district owns (404 for another district's, as for an unknown one)."""
+    source = await get(session, source_id)
+    principal.require_district(source.district_id, resource="SIS source")
+    return source
+
+
+async def queue_delivery(session: AsyncSession, source: SisSource, webhook_id: str, body: str) -> int | None:
+    """Store a delivery and queue its processing; ``None`` when this webhook id was delivered before."""
+    delivery_id = await session.scalar(
+        insert(SisDelivery)
+        .values(source_id=source.id, district_id=source.district_id, webhook_id=webhook_id[:200], body=body)
+        .on_conflict_do_nothing(index_elements=["source_id", "webhook_id"])
+        .returning(SisDelivery.id)
+    )
+    if delivery_id is not None:
+        await enqueue(session, DELIVERY_ENTRYPOINT, {"delivery_id": delivery_id})
+    return delivery_id
 
 
 async def rotate(session: AsyncSession, source: SisSource, grace_s: int) -> SisSource:

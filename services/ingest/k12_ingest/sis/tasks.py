@@ -29,9 +29,9 @@ from k12shared.queue import WorkerContext, enqueue, job_payload
 from k12_ingest.clients import request_rescore, resolve_orgs
 from k12_ingest.sis.derive import derive_district_year
 from k12_ingest.sis.edfi import RESOURCES, ParsedRecord, RecordError, record_version, version_of
+from k12_ingest.sis.service import DELIVERY_ENTRYPOINT
 
 log = logging.getLogger("k12.ingest.sis")
-DELIVERY_ENTRYPOINT = "ingest.sis_delivery"
 RESCORE_ENTRYPOINT = "ingest.rescore"
 ERROR_LIMIT = 20
 VERSION, DELETED = "v", "deleted"  # kept in a record's data: its version, and whether it was deleted
