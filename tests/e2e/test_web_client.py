@@ -72,6 +72,8 @@ async def test_web_app_signs_in_and_shows_the_demo_district_score(platform, web_
     assert shown["score"] == f"{dashboard['score']['percent_of_possible']}%"
     assert shown["charts"] >= 1 + len(dashboard["goals"]) and shown["goals"] == len(dashboard["goals"])
     assert shown["drawn"] == shown["charts"], "every chart is drawn, with data"
+    with_actuals = [g for g in dashboard["goals"] if any(p.get("actual") is not None for p in ((g.get("progress") or {}).get("target") or {}).get("periods", []))]
+    assert with_actuals and shown["goal_actuals"] == len(with_actuals), "each goal with data draws its actuals against the trajectory"
     assert shown["errors"] == []
     assert shown.get("room") or not dashboard["next_meetings"]
     assert screenshot.stat().st_size > 10_000

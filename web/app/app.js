@@ -118,8 +118,11 @@ function gapsCard(d) {
   return card;
 }
 
+// Actuals by period: the target's judged periods when metrics-api gave the target, else the raw observations.
 function actualsOf(progress) {
-  const rows = progress.target?.actuals || progress.actuals || [];
+  const judged = (progress.target?.periods || []).filter((p) => p.actual !== null && p.actual !== undefined);
+  if (judged.length) return Object.fromEntries(judged.map((p) => [p.period, p.actual]));
+  const rows = progress.actuals || [];
   return Object.fromEntries(rows.filter((r) => r.value !== null && r.value !== undefined).map((r) => [r.period, r.value]));
 }
 

@@ -21,6 +21,8 @@ try {
     charts: await page.locator("canvas").count(),
     drawn: await page.evaluate(() => Object.values(window.Chart.instances).filter((c) => c.width > 0 && c.data.datasets.some((d) => d.data.some((v) => v !== null))).length),
     goals: await page.locator("section.goal").count(),
+    goal_actuals: await page.evaluate(() => Object.values(window.Chart.instances).filter((c) => c.canvas.id.startsWith("goal-")
+      && (c.data.datasets.find((d) => d.label === "Actual")?.data || []).some((v) => v !== null)).length),
   };
   await page.screenshot({ path: screenshot, fullPage: true });
   await page.click("a[href='#/actions']");
