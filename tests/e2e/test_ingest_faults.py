@@ -126,13 +126,6 @@ async def admin(platform):
     await client.aclose()
 
 
-@pytest.fixture(scope="module")
-async def db(platform):
-    conn = await asyncpg.connect(platform.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    yield conn
-    await conn.close()
-
-
 async def test_a_worker_killed_mid_load_leaves_the_job_to_the_next_worker(platform, admin, db):
     orgs = await new_districts(admin, 60)
     content, expected = long_file(orgs, 400_000)

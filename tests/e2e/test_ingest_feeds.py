@@ -10,7 +10,6 @@ import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import asyncpg
 import httpx
 import pytest
 
@@ -79,13 +78,6 @@ async def admin(platform):
         token = (await client.post("/auth/dev-token", json={"role": "platform_admin"})).json()["access_token"]
         client.headers["authorization"] = f"Bearer {token}"
         yield client
-
-
-@pytest.fixture(scope="module")
-async def db(platform):
-    conn = await asyncpg.connect(platform.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    yield conn
-    await conn.close()
 
 
 async def district(admin) -> dict:

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
@@ -24,13 +23,6 @@ async def admin(platform):
         token = (await client.post("/auth/dev-token", json={"role": "platform_admin"})).json()["access_token"]
         client.headers["authorization"] = f"Bearer {token}"
         yield client
-
-
-@pytest.fixture(scope="module")
-async def db(platform):
-    conn = await asyncpg.connect(platform.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    yield conn
-    await conn.close()
 
 
 async def upload(admin, profile: str, content: bytes, name: str = "file.csv") -> dict:

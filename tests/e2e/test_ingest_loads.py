@@ -16,12 +16,6 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=120) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 async def platform_admin(api):
     token = (await api.post("/auth/dev-token", json={"role": "platform_admin"})).json()["access_token"]
     return {"authorization": f"Bearer {token}"}

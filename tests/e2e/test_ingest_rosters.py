@@ -10,25 +10,10 @@ import time
 import uuid
 import zipfile
 
-import asyncpg
 import httpx
-import pytest
 
 PROBLEM = "application/problem+json"
 SCHOOL_SIZES = {"A": 12, "B": 11, "C": 3}  # C is under the threshold; B is hidden with it, else C = total - A - B
-
-
-@pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=120) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def db(platform):
-    conn = await asyncpg.connect(platform.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    yield conn
-    await conn.close()
 
 
 async def bearer(api, role: str, district: str | None = None) -> dict:

@@ -9,7 +9,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -21,22 +20,9 @@ HIGH_SCHOOL = "255901001"
 
 
 @pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=120) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 async def admin(api):
     token = (await api.post("/auth/dev-token", json={"role": "platform_admin"})).json()["access_token"]
     return {"authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(scope="module")
-async def db(platform):
-    conn = await asyncpg.connect(platform.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    yield conn
-    await conn.close()
 
 
 async def ensure_org(api, admin, body: dict) -> dict:
