@@ -6,13 +6,17 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 DEV_ORIGINS = ["http://localhost:5173", "http://localhost:3000"]  # Vite and the usual React dev server
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised as is, not as a pydantic ValidationError, which would print the offending values: secrets."""
 
 
 class Environment(StrEnum):
@@ -95,6 +99,16 @@ class Settings(BaseSettings):
     # Keyed hash for student identifiers: pseudonyms stable per deployment, useless elsewhere.
     pseudonym_key: str = Field(default="dev-only-pseudonym-key-change-me", repr=False)
 
+    @model_validator(mode="after")
+    def _real_secrets_in_production(self) -> Settings:
+        """Production never runs on the development keys (pseudonyms would be guessable by anyone with this code)."""
+        if self.env == Environment.production:
+            weak = [name for name in PRODUCTION_SECRETS if _is_placeholder(getattr(self, name))]
+            if weak:
+                names = ", ".join(f"K12_{name.upper()}" for name in weak)
+                raise InsecureConfiguration(f"production needs real secrets of at least {MIN_SECRET_LENGTH} characters: set {names}")
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production
@@ -103,6 +117,14 @@ class Settings(BaseSettings):
     def allowed_origins(self) -> list[str]:
         dev = DEV_ORIGINS if self.env == Environment.development else []
         return list(dict.fromkeys([*self.cors_origins, *dev]))
+
+
+PRODUCTION_SECRETS = ("pseudonym_key", "idempotency_encryption_key")
+MIN_SECRET_LENGTH = 32
+
+
+def _is_placeholder(secret: str) -> bool:
+    return secret.startswith(("dev-only-", "REPLACE_ME")) or len(secret) < MIN_SECRET_LENGTH
 
 
 @lru_cache

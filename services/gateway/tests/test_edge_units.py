@@ -8,14 +8,15 @@ from cryptography.exceptions import InvalidTag
 from k12_gateway.edge.conditional import _matches
 from k12_gateway.edge.idempotency import StoredKey
 from k12shared.settings import Settings
+from k12shared.testing import production_settings
 
 
 def test_development_allows_the_local_spa_dev_servers_and_production_only_configured_origins():
     dev = Settings(env="development", cors_origins=["https://district.example.org"])
     assert dev.allowed_origins == ["https://district.example.org", "http://localhost:5173", "http://localhost:3000"]
-    prod = Settings(env="production", cors_origins=["https://app.k12perform.example"])
+    prod = production_settings(cors_origins=["https://app.k12perform.example"])
     assert prod.allowed_origins == ["https://app.k12perform.example"]
-    assert Settings(env="production").allowed_origins == []
+    assert production_settings().allowed_origins == []
 
 
 @pytest.mark.parametrize(

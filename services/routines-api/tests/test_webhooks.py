@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from k12shared.errors import Unprocessable
 from k12shared.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 from k12shared.settings import Settings
+from k12shared.testing import PRODUCTION_SECRETS, production_settings
 from k12_routines.webhooks import delivery, ssrf
 
 
@@ -47,7 +48,7 @@ async def test_private_addresses_are_refused_even_in_test_mode(client, admin, ur
 
 
 async def test_production_refuses_loopback_and_development_allows_it(settings):
-    production = Settings(**{**settings.model_dump(), "env": "production"})
+    production = production_settings(**{k: v for k, v in settings.model_dump().items() if k not in ("env", *PRODUCTION_SECRETS)})
     with pytest.raises(Unprocessable):
         await ssrf.check_url("https://127.0.0.1/hook", production)
     with pytest.raises(Unprocessable):

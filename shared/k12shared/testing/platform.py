@@ -85,7 +85,7 @@ class Platform:
             proc.wait()
 
     def wait_healthy(self, name: str, timeout_s: float = 120) -> None:  # six processes start at once on a shared 2-core machine
-        _wait_healthy(self.processes.get(name), self.url(name), self.log_dir / f"{name}.log", timeout_s)
+        wait_until_healthy(self.processes.get(name), self.url(name), self.log_dir / f"{name}.log", timeout_s)
 
     @contextmanager
     def extra_gateway(self, log_dir: Path, drop: tuple[str, ...] = (), **settings: str) -> Iterator[str]:
@@ -96,7 +96,7 @@ class Platform:
         proc = subprocess.Popen(uvicorn_command(SERVICES["gateway"], port), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_healthy(proc, url, log_dir / "gateway.log", timeout_s=60)
+            wait_until_healthy(proc, url, log_dir / "gateway.log", timeout_s=60)
             yield url
         finally:
             proc.terminate()
@@ -106,7 +106,7 @@ class Platform:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
 
-def _wait_healthy(proc: subprocess.Popen | None, url: str, log: Path, timeout_s: float) -> None:
+def wait_until_healthy(proc: subprocess.Popen | None, url: str, log: Path, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
