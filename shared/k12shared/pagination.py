@@ -96,5 +96,9 @@ async def paginate(
 def _key_value(row: Any, column: Any) -> Any:
     name = column.key if hasattr(column, "key") else str(column)
     if hasattr(row, "_mapping"):
-        return row._mapping[name]
+        if name in row._mapping:
+            return row._mapping[name]
+        # A row of several entities (select(User, Membership)): the key column's own entity holds it.
+        owner = getattr(column, "class_", None)
+        return getattr(next(v for v in row if owner is not None and isinstance(v, owner)), name)
     return getattr(row, name)

@@ -39,8 +39,11 @@ class Settings(BaseSettings):
     jwt_audience: str = "k12perform"
     access_token_ttl_s: int = 3600
     keys_dir: Path = REPO_ROOT / ".data" / "keys"
+    # A district's identity provider (OpenID Connect): people sign in there, the web app exchanges the ID token
+    # for a platform token at POST /auth/oidc/token (their roles come from their memberships, not the IdP).
     oidc_issuer: str | None = None
-    oidc_audience: str | None = None
+    oidc_client_id: str | None = None  # the web app's client at the provider: the audience of its ID tokens
+    oidc_audience: str | None = None  # of the provider's access tokens, when partners present those directly
     oidc_jwks_url: str | None = None
     # The reference web app the gateway serves at `/` (plain ES modules; not served when the folder is absent).
     web_app_dir: Path = REPO_ROOT / "web" / "app"

@@ -68,6 +68,12 @@ OPERATIONS: dict[str, Case | Exempt] = {
     "revokeApiClient": Case(),
     "rotateApiClientSecret": Case(lambda w: {"grace_period_s": 0}),
     "listAuditEntries": Case(params=lambda w: {"district_id": w["district_a"]}),
+    "inviteUser": Case(lambda w: {"email": "intruder@attacker.example", "display_name": "taken", "role": "district_admin", "district_id": w["district_a"]}),
+    "listUsers": Case(),
+    "getUser": Case(),
+    "updateUser": Case(lambda w: {"role": "district_admin"}),
+    "removeUser": Case(),
+    "exchangeIdentityToken": Exempt("the ID token is the credential; foreign, forged and uninvited sign-ins are refused in test_sign_in_oidc.py"),
     "getDashboard": Case(params=lambda w: {"district": w["district_a"]}, attackers=("other_district",)),
     "getMyActions": Case(attackers=("other_district", "other_school_leader", "staff")),
     "getMeetingRoom": Case(attackers=("other_district", "other_school_leader"), is_screen=True),
@@ -183,7 +189,7 @@ PATH_IDS = {
     "plan_id": "plan_id", "goal_id": "goal_id", "milestone_id": "milestone_id", "routine_id": "routine_id",
     "meeting_id": "meeting_id", "action_id": "action_id", "review_id": "review_id", "subscription_id": "subscription_id",
     "source_id": "sis_source_id", "org_id": "district_a", "job_id": "random_id", "feed_id": "random_id",
-    "code": "profile_code", "token": "forged_feed_token", "target_id": "target_id",
+    "code": "profile_code", "token": "forged_feed_token", "target_id": "target_id", "user_id": "user_id",
 }
 
 
@@ -247,6 +253,7 @@ async def _build_world(api: httpx.AsyncClient, settings, keyring) -> tuple[World
             world.ids[key] = out["id"]
         return out
 
+    await write("POST", "/api/v1/users", {"email": f"person.{uuid.uuid4().hex[:8]}@sweep-a.example", "display_name": f"{MARK} person", "role": "staff"}, "user_id")
     client = await write("POST", "/api/v1/api-clients", {"name": f"{MARK} partner", "scopes": ["metrics:read", "routines:read"]}, "api_client_id")
     plan = await write("POST", "/api/v1/plans", {"school_year": "2026-27", "title": f"{MARK} plan"}, "plan_id")
     await write("POST", "/api/v1/goals", {
@@ -297,7 +304,7 @@ SNAPSHOT_PATHS = (
     "/api/v1/plans/{plan_id}", "/api/v1/goals/{goal_id}", "/api/v1/goals/{goal_id}/judgments", "/api/v1/strategies?goal={goal_id}",
     "/api/v1/routines/{routine_id}", "/api/v1/routines/{routine_id}/meetings", "/api/v1/meetings/{meeting_id}", "/api/v1/meetings/{meeting_id}/decisions",
     "/api/v1/actions/{action_id}", "/api/v1/capacity-reviews/{review_id}", "/api/v1/webhook-subscriptions/{subscription_id}",
-    "/api/v1/ingest/sis-sources/{sis_source_id}", "/api/v1/api-clients/{api_client_id}", "/api/v1/orgs/{district_a}",
+    "/api/v1/ingest/sis-sources/{sis_source_id}", "/api/v1/api-clients/{api_client_id}", "/api/v1/orgs/{district_a}", "/api/v1/users/{user_id}",
     "/api/v1/targets/{target_id}",
 )
 

@@ -1,4 +1,6 @@
 // K12 Perform reference web app: plain ES modules over the SPA-facing API (/app/v1), Chart.js for charts.
+import { finishSignIn, returningFromProvider, startSignIn } from "./oidc.js";
+
 const main = document.getElementById("main");
 const TOKEN_KEY = "k12perform.token";
 const charts = [];
@@ -21,7 +23,7 @@ async function api(path, options = {}) {
     ...options,
     headers: { "content-type": "application/json", ...(token() ? { authorization: `Bearer ${token()}` } : {}), ...(options.headers || {}) },
   });
-  if (response.status === 401) { signOut(); throw new Error("signed out"); }
+  if (response.status === 401 && token()) { signOut(); throw new Error("signed out"); }
   const body = await response.json();
   if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
   return body;
@@ -59,9 +61,11 @@ async function signInView() {
   document.getElementById("nav").hidden = true;
   const options = await api("/app/v1/sign-in-options");
   if (!options.dev_sign_in) {
+    const provider = options.identity_provider;
     show(el("div", { class: "card" }, el("h2", {}, "Sign in"),
-      el("p", {}, "Sign in with your organization's account."),
-      options.identity_provider ? el("a", { href: options.identity_provider }, "Continue to sign-in") : el("p", {}, "No identity provider is configured.")));
+      el("p", {}, "Sign in with your district's account."),
+      provider ? el("button", { type: "button", id: "provider-sign-in", onclick: () => startSignIn(provider) }, "Continue to sign-in")
+        : el("p", {}, "No identity provider is configured.")));
     return;
   }
   const role = el("select", { id: "role" }, ...options.demo_roles.map((r) => el("option", { value: r }, r.replace("_", " "))));
@@ -198,13 +202,26 @@ async function roomView(id) {
       el("section", { class: "card" }, el("h2", {}, "Decisions"), el("ul", {}, ...(room.decisions || []).map((x) => el("li", {}, x.text || x.title || x.decision || ""))))));
 }
 
+async function signInReturning() {
+  try {
+    const issued = await finishSignIn((body) => api("/auth/oidc/token", { method: "POST", body: JSON.stringify(body) }));
+    sessionStorage.setItem(TOKEN_KEY, issued.access_token);
+  } catch (error) {
+    show(el("div", { class: "card" }, el("h2", {}, "Sign in"), el("p", { class: "missing", id: "sign-in-error" }, error.message),
+      el("a", { href: "#/sign-in" }, "Try again")));
+    return false;
+  }
+  return true;
+}
+
 async function route() {
+  if (returningFromProvider() && !(await signInReturning())) return;
   const hash = location.hash || "#/dashboard";
   if (!token() && hash !== "#/sign-in") { location.hash = "#/sign-in"; return; }
   try {
     if (hash === "#/sign-in") return await signInView();
     document.getElementById("nav").hidden = false;
-    document.getElementById("who").textContent = claims().sub || "";
+    document.getElementById("who").textContent = claims().name || claims().sub || "";
     const meeting = hash.match(/^#\/meetings\/([0-9a-f-]+)$/);
     if (meeting) return await roomView(meeting[1]);
     if (hash === "#/actions") return await actionsView();

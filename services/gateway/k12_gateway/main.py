@@ -24,6 +24,7 @@ from k12_gateway.proxy.router import router as proxy_router
 from k12_gateway.proxy.routes import ROUTE_PREFIXES
 from k12_gateway.screens.cache import ScreenCache
 from k12_gateway.screens.router import router as screens_router
+from k12_gateway.users.router import router as users_router
 
 
 async def upstreams_ready(app: FastAPI) -> dict[str, Any]:
@@ -45,7 +46,7 @@ app = create_service_app(
         "`POST /auth/token` (OAuth2 client credentials). Errors are RFC 9457 problem+json."
     ),
     # The catch-all proxy goes last so the gateway's own routes win.
-    routers=[auth_router, clients_router, audit_router, screens_router, proxy_router],
+    routers=[auth_router, clients_router, users_router, audit_router, screens_router, proxy_router],
     streaming_paths=("/api/v1/ingest/uploads", "/api/v1/ingest/rosters"),
     readiness_checks=[upstreams_ready],
     on_startup=[open_edge_pool],

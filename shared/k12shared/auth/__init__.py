@@ -12,7 +12,7 @@ from k12shared.auth.deps import (
 )
 from k12shared.auth.keys import Keyring
 from k12shared.auth.principal import Principal, PrincipalKind, Role, Scope
-from k12shared.auth.tokens import issue_token, service_token, verify_token
+from k12shared.auth.tokens import issue_token, service_token, verify_identity_token, verify_token
 
 __all__ = [
     "CurrentPrincipal",
@@ -32,5 +32,6 @@ __all__ = [
     "issue_token",
     "requires",
     "service_token",
+    "verify_identity_token",
     "verify_token",
 ]

@@ -25,6 +25,7 @@ class Scope(StrEnum):
     ingest_read = "ingest:read"
     ingest_write = "ingest:write"
     clients_write = "clients:write"
+    users_write = "users:write"
     audit_read = "audit:read"
 
 

@@ -102,22 +102,39 @@ def _verifying_key(jwk_json: str) -> Key:
     return jwk.construct(json.loads(jwk_json), ALGORITHMS[0])
 
 
+async def verify_identity_token(token: str, settings: Settings, keyring: Keyring) -> dict:
+    """An ID token from the configured identity provider: signed with its keys, issued by it, for our web app's
+    client id, unexpired. Returns its claims; who that person is on the platform is the caller's question."""
+    if not (settings.oidc_issuer and settings.oidc_client_id):
+        raise Unauthorized("No identity provider is configured")
+    key = await keyring.external_key(_checked_kid(token))
+    if key is None:
+        raise Unauthorized("Unknown signing key")
+    return _decode(token, key, issuer=settings.oidc_issuer, audience=settings.oidc_client_id)
+
+
 async def _verified_claims(token: str, settings: Settings, keyring: Keyring) -> dict:
+    kid = _checked_kid(token)
+    key = keyring.local_key(kid)
+    if key is not None:
+        return _decode(token, key, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    key = await keyring.external_key(kid)
+    if key is None:
+        raise Unauthorized("Unknown signing key")
+    return _decode(token, key, issuer=settings.oidc_issuer or settings.jwt_issuer, audience=settings.oidc_audience or settings.jwt_audience)
+
+
+def _checked_kid(token: str) -> str | None:
     try:
         header = jwt.get_unverified_header(token)
     except JOSEError:
         raise Unauthorized("Malformed token") from None
     if header.get("alg") not in ALGORITHMS:
         raise Unauthorized("Token algorithm not accepted")
-    kid = header.get("kid")
-    issuer, audience = settings.jwt_issuer, settings.jwt_audience
-    key = keyring.local_key(kid)
-    if key is None:
-        key = await keyring.external_key(kid)
-        issuer = settings.oidc_issuer or issuer
-        audience = settings.oidc_audience or audience
-    if key is None:
-        raise Unauthorized("Unknown signing key")
+    return header.get("kid")
+
+
+def _decode(token: str, key: dict, *, issuer: str, audience: str) -> dict:
     try:
         verifying_key = _verifying_key(json.dumps(key, sort_keys=True))
         return jwt.decode(token, verifying_key, algorithms=ALGORITHMS, audience=audience, issuer=issuer, options=_DECODE_OPTIONS)

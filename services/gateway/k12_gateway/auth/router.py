@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import hmac
+import uuid
+
 from fastapi import APIRouter, Form, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 from fastapi import Depends
 
 from k12shared import audit
-from k12shared.auth import Principal, PrincipalKind, Role, issue_token
+from k12shared.auth import Principal, PrincipalKind, Role, issue_token, verify_identity_token
 from k12shared.db import SessionDep
 from k12shared.errors import BadRequest, NotFound, Problem, Unauthorized
+from k12_gateway.auth import oidc
 from k12_gateway.auth.users import demo_platform_admin, demo_user, find_district
 from k12_gateway.clients import service as clients
 
@@ -123,4 +127,37 @@ async def dev_token(data: DevTokenIn, request: Request, session: SessionDep) -> 
         school_ids=schools,
         name=user.display_name,
     )
+    return TokenOut(access_token=access_token, expires_in=ttl)
+
+
+class IdentityTokenIn(BaseModel):
+    id_token: str = Field(max_length=16_384, description="The ID token the identity provider gave the web app")
+    nonce: str = Field(min_length=16, max_length=200, description="The nonce the web app sent in its authorization request")
+    district_id: uuid.UUID | None = Field(None, description="For a person in several districts: the one to sign in to")
+
+
+@router.post(
+    "/auth/oidc/token",
+    operation_id="exchangeIdentityToken",
+    openapi_extra={"security": []},  # the ID token is the credential
+    summary="Sign in with the district's identity provider: its ID token for a platform token",
+    description=(
+        "After the authorization code flow with PKCE at the provider named by `GET /app/v1/sign-in-options`. The person must "
+        "have been invited (`POST /api/v1/users`) with the email the provider verifies; the token's roles and districts are "
+        "their memberships on the platform."
+    ),
+    responses={401: {"description": "The ID token is not valid for this platform"}, 403: {"description": "Nobody invited this person"}},
+)
+async def exchange_identity_token(data: IdentityTokenIn, request: Request, session: SessionDep) -> TokenOut:
+    settings, keyring = request.app.state.settings, request.app.state.keyring
+    claims = await verify_identity_token(data.id_token, settings, keyring)
+    if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), data.nonce.encode()):
+        raise Unauthorized("The ID token was not issued for this sign-in (nonce)")
+    user = await oidc.find_person(session, claims)
+    roles, districts, schools = await oidc.grant(session, user, data.district_id)
+    access_token, ttl = issue_token(
+        settings, keyring, subject=user.subject, kind=PrincipalKind.user, roles=roles, district_ids=districts, school_ids=schools, name=user.display_name
+    )
+    signed_in = Principal(subject=user.subject, kind=PrincipalKind.user, roles=frozenset(Role(r) for r in roles), district_ids=frozenset(districts))
+    await audit.record(session, request, signed_in, action="sign_in", resource="user", resource_id=user.id, district_id=districts[0] if districts else None)
     return TokenOut(access_token=access_token, expires_in=ttl)

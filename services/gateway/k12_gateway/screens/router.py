@@ -18,6 +18,7 @@ from k12_gateway.screens.cache import ScreenCache
 from k12_gateway.screens.compose import Part, compose, fetch, settled
 from k12_gateway.auth.users import DEMO_DISTRICT_STATE_ID
 from k12_gateway.screens.schemas import Dashboard, MeetingRoom, MyActions, SignInOptions
+from k12_gateway.auth import oidc
 
 router = APIRouter(prefix="/app/v1", tags=["screens"], responses=PROBLEM_RESPONSES)
 
@@ -136,5 +137,5 @@ async def sign_in_options(request: Request) -> dict[str, Any]:
         "dev_sign_in": not settings.is_production,
         "demo_roles": [Role.district_admin, Role.leader, Role.staff, Role.platform_admin] if not settings.is_production else [],
         "demo_district": DEMO_DISTRICT_STATE_ID,
-        "identity_provider": settings.oidc_issuer,
+        "identity_provider": await oidc.provider(settings),
     }

@@ -108,8 +108,16 @@ class MeetingRoom(BaseModel):
     missing: list[MissingPart]
 
 
+class IdentityProvider(BaseModel):
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    client_id: str = Field(description="The web app's client id at the provider (a public client: PKCE, no secret)")
+    scope: str = Field(examples=["openid email profile"])
+
+
 class SignInOptions(BaseModel):
     dev_sign_in: bool = Field(description="Development only: pick a demo user (`POST /auth/dev-token`)")
     demo_roles: list[str] = Field(examples=[["district_admin", "leader", "staff"]])
     demo_district: str = Field(description="State id of the demo district", examples=["096088"])
-    identity_provider: str | None = Field(None, description="Where users sign in outside development (the configured OIDC issuer)")
+    identity_provider: IdentityProvider | None = Field(None, description="Where people sign in outside development (OpenID Connect, authorization code with PKCE)")
