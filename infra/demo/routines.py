@@ -5,6 +5,8 @@ setup. Idempotent: a plan with the same title is left as it is."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, timedelta
 
 import httpx
@@ -15,6 +17,16 @@ PLAN_TITLE = "Hazelwood graduation plan"
 def _district_id(api: httpx.Client) -> str | None:
     found = api.get("/api/v1/orgs", params={"state_id": "096088", "type": "district"}).raise_for_status().json()["items"]
     return found[0]["id"] if found else None
+
+
+def _people(api: httpx.Client, district: str) -> dict[str, str]:
+    """The demo users of the district by role, as the platform names them (the subject of their sign-in)."""
+    people = {}
+    for role in ("district_admin", "leader", "staff"):
+        token = api.post("/auth/dev-token", json={"role": role, "district": district}).raise_for_status().json()["access_token"]
+        payload = token.split(".")[1]
+        people[role] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+    return people
 
 
 def _first_stocktake() -> str:
@@ -31,6 +43,7 @@ def run(api: httpx.Client) -> None:
     existing = api.get("/api/v1/plans", params={"district": district}).raise_for_status().json()["items"]
     if any(p["title"] == PLAN_TITLE for p in existing):
         return
+    people = _people(api, district)
     plan = api.post(
         "/api/v1/plans",
         json={"district_id": district, "school_year": "2025-26", "title": PLAN_TITLE, "aspiration": "Every Hazelwood student graduates ready for college and career."},
@@ -47,7 +60,7 @@ def run(api: httpx.Client) -> None:
             "target_period": "2025-26",
             "target_value": 88.0,
             "trajectory": {"kind": "linear"},
-            "owner": "demo:district_admin",
+            "owner": people["district_admin"],
             "delivery_chain": [
                 {"name": "Superintendent", "role": "chair of the stocktake"},
                 {"name": "Director of secondary schools", "role": "goal owner"},
@@ -68,21 +81,21 @@ def run(api: httpx.Client) -> None:
             "title": "Graduation stocktake",
             "kind": "stocktake",
             "goal_ids": [goal["id"]],
-            "chair": "demo:district_admin",
-            "participants": ["demo:leader", "demo:staff"],
+            "chair": people["district_admin"],
+            "participants": [people["leader"], people["staff"]],
             "rrule": "FREQ=MONTHLY;INTERVAL=2;COUNT=6",
             "starts_at": _first_stocktake(),
             "timezone": "America/Chicago",
             "duration_minutes": 60,
         },
     ).raise_for_status().json()
-    api.patch(f"/api/v1/routines/{routine['id']}", json={"participants": ["demo:leader", "demo:staff"]}).raise_for_status()
+    api.patch(f"/api/v1/routines/{routine['id']}", json={"participants": [people["leader"], people["staff"]]}).raise_for_status()
     api.post(f"/api/v1/goals/{goal['id']}/judgments", json={"rating": "amber_green", "rationale": "Two points behind the trajectory in 2022-23; the early-warning flags should close most of it if every high school runs them."}).raise_for_status()
     today = date.today()
     actions = [
-        ("Audit every senior's transcript for missing credits", "demo:leader", today - timedelta(days=3)),
-        ("Hire two graduation coaches for East High", "demo:district_admin", today + timedelta(days=2)),
-        ("Share the off-track list with counselors", "demo:staff", today + timedelta(days=20)),
+        ("Audit every senior's transcript for missing credits", people["leader"], today - timedelta(days=3)),
+        ("Hire two graduation coaches for East High", people["district_admin"], today + timedelta(days=2)),
+        ("Share the off-track list with counselors", people["staff"], today + timedelta(days=20)),
     ]
     created = [
         api.post("/api/v1/actions", json={"title": title, "owner": owner, "due_date": str(due), "goal_id": goal["id"]}).raise_for_status().json()

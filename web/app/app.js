@@ -197,9 +197,16 @@ async function roomView(id) {
     el("div", { class: "grid" },
       el("section", { class: "card" }, el("h2", {}, "Agenda"), missingNote(room, "agenda"), el("ol", {}, ...agenda.map((i) => el("li", {}, i.title || i.kind || JSON.stringify(i))))),
       el("section", { class: "card" }, el("h2", {}, `Pack${pack.published_at ? " (published)" : " (live)"}`), missingNote(room, "pack"),
-        ...(pack.goals || []).map((g, i) => goalCard({ ...(g.goal || g), progress: g.numbers || g.progress || g, latest_judgment: g.latest_judgment || g.judgment }, `pack-${i}`))),
-      el("section", { class: "card" }, el("h2", {}, "Actions"), actionTable(room.actions || [])),
+        ...(pack.goals || []).map((g, i) => goalCard({ ...g.goal, progress: g.numbers, latest_judgment: g.last_judgment }, `pack-${i}`))),
+      el("section", { class: "card" }, el("h2", {}, "Actions"), el("p", {}, "Raised in this meeting, and open ones carried forward from its goals."),
+        actionTable(roomActions(room.actions || [], pack.goals || []))),
       el("section", { class: "card" }, el("h2", {}, "Decisions"), el("ul", {}, ...(room.decisions || []).map((x) => el("li", {}, x.text || x.title || x.decision || ""))))));
+}
+
+// The meeting's own actions and its goals' open ones, each once, overdue first.
+function roomActions(raised, packGoals) {
+  const byId = new Map([...raised, ...packGoals.flatMap((g) => g.open_actions || [])].map((a) => [a.id, a]));
+  return [...byId.values()].sort((a, b) => (b.overdue - a.overdue) || a.due_date.localeCompare(b.due_date));
 }
 
 async function signInReturning() {
