@@ -151,7 +151,7 @@ function goalCard(goal, index) {
   return card;
 }
 
-const actionRow = (a) => el("tr", {}, el("td", { class: a.overdue ? "overdue" : "" }, a.title), el("td", {}, a.owner), el("td", {}, a.due_date), el("td", {}, a.overdue ? "overdue" : a.status));
+const actionRow = (a) => el("tr", {}, el("td", { class: a.overdue ? "overdue" : "" }, a.title), el("td", {}, a.owner_name || a.owner), el("td", {}, a.due_date), el("td", {}, a.overdue ? "overdue" : a.status));
 const actionTable = (actions) => el("table", {}, el("tr", {}, el("th", {}, "Action"), el("th", {}, "Owner"), el("th", {}, "Due"), el("th", {}, "Status")), ...actions.map(actionRow));
 
 function workCard(d) {

@@ -140,3 +140,16 @@ async def test_reminder_scan_sends_due_soon_and_overdue_once(client, admin, sess
     assert first["action.overdue"] >= 1 and second == {"action.overdue": 0, "action.due_soon": 0}
     types = [t for t, d in await session.execute(select(OutboxEvent.type, OutboxEvent.data)) if d.get("id") in (soon["id"], late["id"])]
     assert types.count("action.due_soon") == 1 and types.count("action.overdue") == 1
+
+
+async def test_an_owner_who_is_a_platform_user_is_shown_by_name(client, admin, session, goal):
+    from k12shared.models import User
+
+    session.add(User(subject="test:principal-okafor", display_name="Principal Okafor", email="okafor@district.example.org"))
+    await session.flush()
+    named = await _action(client, admin, owner="test:principal-okafor", goal_id=goal["id"], due_date=_days(-1))
+    free_text = await _action(client, admin, owner="the counseling team", goal_id=goal["id"])
+    assert (named["owner"], named["owner_name"]) == ("test:principal-okafor", "Principal Okafor")
+    assert free_text["owner_name"] is None
+    listed = {a["id"]: a["owner_name"] for a in (await client.get("/api/v1/actions", params={"goal": goal["id"]}, headers=admin)).json()["items"]}
+    assert listed == {named["id"]: "Principal Okafor", free_text["id"]: None}

@@ -14,6 +14,7 @@ from k12shared.pagination import CursorParam, LimitParam, Page
 from k12_routines.access import get_visible, resolve_district
 from k12_routines.actions import service
 from k12_routines.actions.schemas import ActionIn, ActionOut, ActionPatch, ActionStatus, StatusChangeIn
+from k12_routines.people import display_names
 from k12_routines.routines.service import district_today
 from k12_routines.store import record, save
 
@@ -28,6 +29,13 @@ async def _visible_action(session, principal: Principal, action_id: uuid.UUID) -
     return await get_visible(session, ActionItem, action_id, principal, "Action")
 
 
+async def _answer(session, action: ActionItem, today: date | None = None) -> ActionOut:
+    """One action as answered: overdue on the district's calendar, with its history and its owner's name."""
+    today = today or await district_today(session, action.district_id)
+    names = await display_names(session, [action.owner])
+    return service.action_out(action, today, await service.history(session, action.id), names)
+
+
 @router.post("", operation_id="createAction", status_code=status.HTTP_201_CREATED, summary="Create an action item: what, who, by when")
 async def create_action(data: ActionIn, session: SessionDep, principal: RoutinesWriter, request: Request) -> ActionOut:
     district_for_today = data.district_id or principal.default_district()
@@ -38,7 +46,7 @@ async def create_action(data: ActionIn, session: SessionDep, principal: Routines
     today = await district_today(session, resolve_district(principal, district_for_today))
     action = await service.create(session, principal, data, today, request.app.state.settings)
     await record(session, request, principal, "create", "action", action)
-    return service.action_out(action, today, await service.history(session, action.id))
+    return await _answer(session, action, today)
 
 
 @router.get("", operation_id="listActions", summary="Action items, the caller's own first; filter by overdue, owner, goal, meeting")
@@ -64,14 +72,13 @@ async def list_actions(
         principal, district_id, today, overdue=overdue, owner=owner, goal=goal, meeting_id=meeting_id, status=status_, due_before=due_before
     )
     rows, next_cursor = await service.page_mine_first(session, principal, stmt, cursor, limit)
-    return Page(items=[service.action_out(a, today) for a in rows], next_cursor=next_cursor)
+    names = await display_names(session, (a.owner for a in rows))
+    return Page(items=[service.action_out(a, today, names=names) for a in rows], next_cursor=next_cursor)
 
 
 @router.get("/{action_id}", operation_id="getAction", summary="One action item with its status history")
 async def get_action(action_id: uuid.UUID, session: SessionDep, principal: RoutinesReader) -> ActionOut:
-    action = await _visible_action(session, principal, action_id)
-    today = await district_today(session, action.district_id)
-    return service.action_out(action, today, await service.history(session, action.id))
+    return await _answer(session, await _visible_action(session, principal, action_id))
 
 
 @router.patch("/{action_id}", operation_id="updateAction", summary="Change an action's title, owner or due date")
@@ -84,8 +91,7 @@ async def update_action(action_id: uuid.UUID, data: ActionPatch, session: Sessio
         setattr(action, key, value)
     action = await save(session, action)
     await record(session, request, principal, "update", "action", action)
-    today = await district_today(session, action.district_id)
-    return service.action_out(action, today, await service.history(session, action.id))
+    return await _answer(session, action)
 
 
 @router.post("/{action_id}/status", operation_id="changeActionStatus", summary="Move an action: open → in_progress → done or dropped (kept with who and when)")
@@ -93,5 +99,4 @@ async def change_action_status(action_id: uuid.UUID, data: StatusChangeIn, sessi
     action = await _visible_action(session, principal, action_id)
     action = await service.change_status(session, principal, action, data.status, data.note)
     await record(session, request, principal, "status", "action", action, {"to": data.status})
-    today = await district_today(session, action.district_id)
-    return service.action_out(action, today, await service.history(session, action.id))
+    return await _answer(session, action)

@@ -45,6 +45,7 @@ class ActionOut(BaseModel):
     school_id: uuid.UUID | None
     title: str
     owner: str
+    owner_name: str | None = Field(None, description="The owner's display name, when the owner is a platform user")
     due_date: date
     meeting_id: uuid.UUID | None
     goal_id: uuid.UUID | None

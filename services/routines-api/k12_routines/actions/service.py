@@ -31,13 +31,14 @@ def is_overdue(action: ActionItem, today: date) -> bool:
     return action.status in OPEN and action.due_date < today
 
 
-def action_out(action: ActionItem, today: date, history: list[ActionStatusChange] | None = None) -> ActionOut:
+def action_out(action: ActionItem, today: date, history: list[ActionStatusChange] | None = None, names: dict[str, str] | None = None) -> ActionOut:
     return ActionOut(
         id=action.id,
         district_id=action.district_id,
         school_id=action.school_id,
         title=action.title,
         owner=action.owner,
+        owner_name=(names or {}).get(action.owner),
         due_date=action.due_date,
         meeting_id=action.meeting_id,
         goal_id=action.goal_id,

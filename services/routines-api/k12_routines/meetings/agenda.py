@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from k12shared.models import ActionItem, Goal, Meeting, Routine
 from k12_routines.actions.service import OPEN, is_overdue
 from k12_routines.metrics_client import is_off_trajectory
+from k12_routines.people import display_names
 from k12_routines.plans.service import latest_judgments
 
 CONCERNING = {"amber_red", "red"}
@@ -32,12 +33,13 @@ async def carried_actions(session: AsyncSession, meeting: Meeting, routine: Rout
     return list(await session.scalars(stmt))
 
 
-def _goal_item(goal: Goal, judgment, status: dict | None, reasons: list[str]) -> dict[str, Any]:
+def _goal_item(goal: Goal, judgment, status: dict | None, reasons: list[str], names: dict[str, str]) -> dict[str, Any]:
     return {
         "kind": "goal",
         "id": str(goal.id),
         "title": goal.title,
         "owner": goal.owner,
+        "owner_name": names.get(goal.owner),
         "metric": goal.metric_code,
         "subgroup": goal.subgroup_code,
         "data_status": status,
@@ -46,12 +48,13 @@ def _goal_item(goal: Goal, judgment, status: dict | None, reasons: list[str]) ->
     }
 
 
-def _action_item(action: ActionItem, today: date, reasons: list[str]) -> dict[str, Any]:
+def _action_item(action: ActionItem, today: date, reasons: list[str], names: dict[str, str]) -> dict[str, Any]:
     return {
         "kind": "action",
         "id": str(action.id),
         "title": action.title,
         "owner": action.owner,
+        "owner_name": names.get(action.owner),
         "due_date": action.due_date.isoformat(),
         "status": action.status,
         "overdue": is_overdue(action, today),
@@ -69,6 +72,8 @@ async def build_agenda(
     statuses = statuses or {}
     goals = await routine_goals(session, routine)
     judgments = await latest_judgments(session, [g.id for g in goals])
+    actions = await carried_actions(session, meeting, routine)
+    names = await display_names(session, [g.owner for g in goals] + [a.owner for a in actions])
     attention, rest = [], []
     for goal in goals:
         judgment, status = judgments.get(goal.id), statuses.get(goal.id)
@@ -77,13 +82,13 @@ async def build_agenda(
             reasons.append("off trajectory")
         if judgment and judgment.rating in CONCERNING:
             reasons.append(f"judged {judgment.rating.replace('_', '/')}")
-        (attention if reasons else rest).append(_goal_item(goal, judgment, status, reasons))
+        (attention if reasons else rest).append(_goal_item(goal, judgment, status, reasons, names))
     overdue, carried = [], []
-    for action in await carried_actions(session, meeting, routine):
+    for action in actions:
         if is_overdue(action, today):
-            overdue.append(_action_item(action, today, ["overdue", "carried forward"]))
+            overdue.append(_action_item(action, today, ["overdue", "carried forward"], names))
         else:
-            carried.append(_action_item(action, today, ["carried forward"]))
+            carried.append(_action_item(action, today, ["carried forward"], names))
     items = [*({"section": "attention", **i} for i in attention), *({"section": "overdue_actions", **i} for i in overdue)]
     items += [*({"section": "rest", **i} for i in rest), *({"section": "rest", **i} for i in carried)]
     for position, item in enumerate(items, start=1):

@@ -13,6 +13,7 @@ from k12shared.models import ActionItem, Judgment, Meeting, MeetingDecision, Rou
 from k12_routines.actions.service import OPEN
 from k12_routines.meetings.pack import goal_numbers, routine_goals
 from k12_routines.metrics_client import MetricsClient
+from k12_routines.people import display_names
 from k12_routines.routines.recurrence import zone
 
 RATING_WORDS = {"green": "green", "amber_green": "amber/green", "amber_red": "amber/red", "red": "red"}
@@ -87,7 +88,8 @@ async def _goal_section(session: AsyncSession, goal, since: datetime, metrics: M
     else:
         lines.append("- Judgment: none recorded yet")
     lines.append(f"- Actions: {len(done)} done since then, {len(open_)} open, {len(overdue)} overdue")
-    lines += [f"  - Overdue: {_escape(a.title)} ({_escape(a.owner)}, due {a.due_date.isoformat()})" for a in overdue]
+    names = await display_names(session, [a.owner for a in overdue])
+    lines += [f"  - Overdue: {_escape(a.title)} ({_escape(names.get(a.owner, a.owner))}, due {a.due_date.isoformat()})" for a in overdue]
     return lines + [""]
 
 

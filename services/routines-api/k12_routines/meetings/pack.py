@@ -15,6 +15,7 @@ from k12shared.models import ActionItem, Goal, Meeting, Routine
 from k12_routines import periods
 from k12_routines.actions.service import OPEN, action_out
 from k12_routines.metrics_client import MetricsClient, data_status
+from k12_routines.people import display_names
 from k12_routines.plans.schemas import JudgmentOut
 from k12_routines.plans.service import goal_out, latest_judgments
 
@@ -92,6 +93,7 @@ async def build_pack(session: AsyncSession, meeting: Meeting, routine: Routine, 
             select(ActionItem).where(ActionItem.goal_id.in_([g.id for g in goals]), ActionItem.status.in_(OPEN)).order_by(ActionItem.due_date, ActionItem.id)
         )
     ) if goals else []
+    names = await display_names(session, [a.owner for a in open_actions])
     sections = []
     for goal, goal_numbers_ in zip(goals, numbers, strict=True):
         judgment = judgments.get(goal.id)
@@ -100,7 +102,7 @@ async def build_pack(session: AsyncSession, meeting: Meeting, routine: Routine, 
                 "goal": goal_out(goal).model_dump(mode="json", exclude={"latest_judgment", "strategies"}),
                 "numbers": goal_numbers_,
                 "last_judgment": JudgmentOut.model_validate(judgment).model_dump(mode="json") if judgment else None,
-                "open_actions": [action_out(a, today).model_dump(mode="json") for a in open_actions if a.goal_id == goal.id],
+                "open_actions": [action_out(a, today, names=names).model_dump(mode="json") for a in open_actions if a.goal_id == goal.id],
             }
         )
     agenda = await build_agenda(session, meeting, routine, today, statuses={g.id: n["data_status"] for g, n in zip(goals, numbers, strict=True)})
