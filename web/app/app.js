@@ -99,6 +99,8 @@ function scoreCard(d) {
     el("div", { class: "classification" }, s.classification || "",
       el("span", { class: `trend-${s.trend.direction}` }, ` ${arrow} ${s.trend.change_percent_points ?? ""}${s.trend.previous_period ? ` since ${s.trend.previous_period}` : ""}`)),
     el("div", {}, `${s.points_earned} of ${s.points_possible} points`),
+    s.components_without_data?.length ? el("p", { class: "note", "data-testid": "score-coverage" },
+      `Not yet scored, for want of data: ${s.components_without_data.map((c) => c.replaceAll("_", " ")).join(", ")}.`) : null,
     canvas);
 }
 

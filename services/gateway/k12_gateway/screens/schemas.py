@@ -35,6 +35,9 @@ class ScoreSummary(BaseModel):
     points_possible: float
     percent_of_possible: float | None
     classification: str | None = Field(examples=["Accredited"])
+    components_without_data: list[str] = Field(
+        default_factory=list, description="Components with no data for the year: left out of points possible, so the score covers the rest only", examples=[["college_career_readiness"]]
+    )
     trend: Trend
     history: list[ScorePoint] = Field(description="The stored score of each year, oldest first")
 

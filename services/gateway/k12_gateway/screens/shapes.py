@@ -25,6 +25,7 @@ def score_summary(score: dict[str, Any]) -> dict[str, Any]:
         "points_possible": score["points_possible"],
         "percent_of_possible": score.get("percent_of_possible"),
         "classification": score.get("classification"),
+        "components_without_data": score.get("components_without_data") or [],
         "trend": trend(score["period"], score.get("percent_of_possible"), history),
         "history": history,
     }
