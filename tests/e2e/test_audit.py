@@ -36,12 +36,6 @@ async def districts(platform, settings):
         yield await _district(api, admin, "AUD-A", state), await _district(api, admin, "AUD-B", state)
 
 
-@pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=30) as client:
-        yield client
-
-
 async def test_a_district_admin_reads_who_did_what_when_and_from_where(api, settings, districts):
     district_a, _ = districts
     admin = _headers(settings, "district_admin", district_a, **{"x-request-id": "audit-e2e-plan"})

@@ -34,12 +34,6 @@ def assert_problem(response: httpx.Response, *statuses: int) -> None:
 
 
 @pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 async def who(api):
     admin = {"authorization": f"Bearer {(await api.post('/auth/dev-token', json={'role': 'platform_admin'})).json()['access_token']}"}
     found = (await api.get("/api/v1/orgs", params={"state_id": "BAD-1", "type": "district"}, headers=admin)).json()["items"]

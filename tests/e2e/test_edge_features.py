@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-import httpx
 import pytest
 
 from k12_gateway.edge.idempotency import StoredKey
@@ -14,12 +13,6 @@ from k12shared.settings import Settings
 
 def _db_url(platform) -> str:
     return platform.database_url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-@pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=30) as client:
-        yield client
 
 
 async def _token(api, role: str, district: str | None = None) -> str:

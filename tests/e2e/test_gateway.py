@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-import pytest
-
-
-@pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=30) as client:
-        yield client
 
 
 async def _dev_token(api, role: str, district: str | None = None) -> str:

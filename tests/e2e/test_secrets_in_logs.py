@@ -13,20 +13,12 @@ import json
 import time
 import uuid
 
-import httpx
-import pytest
 from standardwebhooks.webhooks import Webhook
 
 
 def _fragments(secret: str) -> set[str]:
     """The secret and its tail (a log may cut a value short, but never to under 20 characters)."""
     return {secret, secret[-20:]} if len(secret) >= 20 else {secret}
-
-
-@pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=30) as client:
-        yield client
 
 
 async def _token(api, role: str, district: str | None = None) -> str:

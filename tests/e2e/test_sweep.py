@@ -326,12 +326,6 @@ def _client_for(path: str, attackers: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-async def api(platform):
-    async with httpx.AsyncClient(base_url=platform.url(), timeout=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 async def built(api, settings):
     return await _build_world(api, settings, Keyring(settings))
 
