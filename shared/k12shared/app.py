@@ -15,6 +15,7 @@ from k12shared.auth.keys import Keyring
 from k12shared.db import create_engine, database_revision, session_factory
 from k12shared.errors import install_problem_handlers, problem_response
 from k12shared.http import ServiceClient, pooled_client
+from k12shared.memory import freeze_startup_heap
 from k12shared.migrate import head_revision
 from k12shared.observability import RequestContextMiddleware, configure_logging
 from k12shared.settings import Settings, get_settings
@@ -52,6 +53,7 @@ def create_service_app(
         }
         for hook in on_startup:
             await hook(app)
+        freeze_startup_heap()
         try:
             yield
         finally:
