@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import uuid
 from typing import Any
@@ -121,9 +122,13 @@ def _client_ip(request: Request) -> str | None:
     candidates = [request.headers.get("x-forwarded-for", "").split(",")[-1].strip()]
     if request.client:
         candidates.append(request.client.host)
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None
+    return next(filter(None, map(_canonical_ip, candidates)), None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_ip(text: str) -> str | None:
+    """An address as PostgreSQL's inet will read it, or None; parsed once per address (callers come back)."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
