@@ -14,7 +14,8 @@ from k12shared.auth.deps import CurrentPrincipal
 from k12shared.auth.keys import Keyring
 from k12shared.db import create_engine, database_revision, session_factory
 from k12shared.errors import install_problem_handlers, problem_response
-from k12shared.http import ServiceClient, pooled_client
+from k12shared.http import ServiceClient, pooled_client, pooled_transport
+from k12shared.memory import freeze_startup_heap
 from k12shared.migrate import head_revision
 from k12shared.observability import RequestContextMiddleware, configure_logging
 from k12shared.settings import Settings, get_settings
@@ -43,7 +44,9 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = create_engine(settings)
         app.state.sessions = session_factory(app.state.engine)
-        app.state.http = pooled_client(settings)
+        # One pool of connections: the client's, and the gateway's proxy sends through it directly.
+        app.state.http_transport = pooled_transport(settings)
+        app.state.http = pooled_client(settings, app.state.http_transport)
         app.state.services = {
             "metrics": ServiceClient(app.state.http, settings.metrics_url),
             "routines": ServiceClient(app.state.http, settings.routines_url),
@@ -52,6 +55,7 @@ def create_service_app(
         }
         for hook in on_startup:
             await hook(app)
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import uuid
 from typing import Any
@@ -31,27 +33,67 @@ async def record(
     await session.execute(insert(AuditEntry).values(entry))
 
 
-async def record_read_now(
-    pool: Any,
-    request: Request,
-    principal: Principal,
-    *,
-    resource: str,
-    resource_id: Any = None,
-    district_id: uuid.UUID | None = None,
-    detail: dict | None = None,
-) -> None:
-    """A read served without a transaction of its own (from memory), written at once in one statement
-    on an asyncpg pool: a fraction of an ORM session's begin, insert and commit."""
-    entry = _entry(request, principal, "read", resource, resource_id, district_id, detail)
-    entry["detail"] = orjson.dumps(entry["detail"]).decode() if entry["detail"] is not None else None
-    await pool.execute(_INSERT_ONE, *entry.values())
+class ReadAuditLog:
+    """Reads served without a transaction of their own (from memory), audited on an asyncpg pool in group
+    commits: each read waits until its entry is stored, as with a statement of its own, and the entries of
+    reads arriving while a statement is under way are stored together by the next one. Under load that is
+    one statement for many reads instead of one each (a pool checkout, a round trip and a commit apiece)."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._pending: list[tuple[tuple, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def record(
+        self,
+        request: Request,
+        principal: Principal,
+        *,
+        resource: str,
+        resource_id: Any = None,
+        district_id: uuid.UUID | None = None,
+        detail: dict | None = None,
+    ) -> None:
+        entry = _entry(request, principal, "read", resource, resource_id, district_id, detail)
+        entry["detail"] = orjson.dumps(entry["detail"]).decode() if entry["detail"] is not None else None
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((tuple(entry.values()), stored))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_pending())
+        await stored
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._pool.execute(_INSERT_MANY, *(list(column) for column in zip(*(row for row, _ in batch))))
+                except Exception as exc:  # each waiting read fails as its own insert would have
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+                finally:
+                    for _, stored in batch:  # only if this writer itself was cancelled (shutdown)
+                        stored.cancel()
+        finally:
+            self._writer = None
+
+
+def _settle(batch: list[tuple[tuple, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, stored in batch:
+        if stored.done():  # the read was cancelled (its caller went away) while its entry was being stored
+            continue
+        if error is None:
+            stored.set_result(None)
+        else:
+            stored.set_exception(error)
 
 
 _COLUMNS = ("service", "actor", "actor_kind", "district_id", "action", "resource", "resource_id", "request_id", "client_ip", "detail")
-_INSERT_ONE = (
+_ARRAY_TYPES = ("text", "text", "text", "uuid", "text", "text", "text", "text", "inet", "jsonb")
+_INSERT_MANY = (
     f"insert into {AuditEntry.__tablename__} ({', '.join(_COLUMNS)}) "
-    "values ($1, $2, $3, $4, $5, $6, $7, $8, $9::inet, $10::jsonb)"
+    f"select * from unnest({', '.join(f'${n}::{kind}[]' for n, kind in enumerate(_ARRAY_TYPES, start=1))})"
 )
 
 
@@ -80,9 +122,13 @@ def _client_ip(request: Request) -> str | None:
     candidates = [request.headers.get("x-forwarded-for", "").split(",")[-1].strip()]
     if request.client:
         candidates.append(request.client.host)
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None
+    return next(filter(None, map(_canonical_ip, candidates)), None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_ip(text: str) -> str | None:
+    """An address as PostgreSQL's inet will read it, or None; parsed once per address (callers come back)."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None

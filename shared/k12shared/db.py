@@ -63,7 +63,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# Ended with the handler, before the answer is sent (FastAPI's default ends it after): a client acting on a
+# 201 at once must find what it created.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def driver_connection(session: AsyncSession) -> Any:

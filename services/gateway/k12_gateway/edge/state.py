@@ -1,9 +1,11 @@
-"""The asyncpg pool for edge state: one prepared statement per request, no ORM round trips."""
+"""The asyncpg pool for edge state and for auditing reads served from memory: single statements, no ORM round trips."""
 
 from __future__ import annotations
 
 import asyncpg
 from fastapi import FastAPI
+
+from k12shared.audit import ReadAuditLog
 
 
 class _EdgeConnection(asyncpg.Connection):
@@ -27,6 +29,7 @@ async def open_edge_pool(app: FastAPI) -> None:
         server_settings={"application_name": "k12perform-gateway-edge", "timezone": "UTC"},
         connection_class=_EdgeConnection,
     )
+    app.state.read_audit = ReadAuditLog(app.state.edge_pool)
 
 
 async def close_edge_pool(app: FastAPI) -> None:

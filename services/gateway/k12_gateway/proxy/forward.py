@@ -1,7 +1,12 @@
-"""Forward a request to the owning service, streaming both ways."""
+"""Forward a request to the owning service, streaming both ways.
+
+Sent through the process's httpx transport (its connection pool) rather than its client: a proxy passes
+answers on as they are, so the client's layers (cookie jar, redirects, auth, event hooks) would only cost
+time, and a cookie one caller's answer set must never ride along on another caller's request."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import httpx
@@ -10,6 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from k12shared.errors import problem_response
+from k12shared.http import upstream_timeout
 from k12shared.observability import REQUEST_ID_HEADER, request_id_var
 
 log = logging.getLogger("k12.gateway.proxy")
@@ -35,15 +41,21 @@ BUFFERED_ANSWER_MAX_BYTES = 256 * 1024
 _STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ConnectError)
 
 
-async def _send(client: httpx.AsyncClient, upstream_request: httpx.Request, *, retry_once: bool) -> httpx.Response:
+async def _send(transport: httpx.AsyncBaseTransport, upstream_request: httpx.Request, *, retry_once: bool) -> httpx.Response:
     """Send, trying once more on a fresh connection when a bodyless idempotent request met a closed one."""
     try:
-        return await client.send(upstream_request, stream=True)
+        return await transport.handle_async_request(upstream_request)
     except _STALE_CONNECTION:
         if not retry_once:
             raise
         log.info("retrying on a fresh upstream connection")
-        return await client.send(upstream_request, stream=True)
+        return await transport.handle_async_request(upstream_request)
+
+
+@functools.lru_cache(maxsize=16)
+def _base_url(base_url: str) -> httpx.URL:
+    """A service's address parsed once, not on every forwarded request."""
+    return httpx.URL(base_url.rstrip("/"))
 
 
 def _request_headers(request: Request) -> list[tuple[bytes, bytes]]:
@@ -58,17 +70,18 @@ def _request_headers(request: Request) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-async def forward(request: Request, client: httpx.AsyncClient, base_url: str, service: str) -> Response:
+async def forward(request: Request, transport: httpx.AsyncBaseTransport, base_url: str, service: str) -> Response:
     # The path as it came, still percent-encoded: decoded, a %1F or %C3 would not survive a second encoding.
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     query = request.scope.get("query_string", b"")
-    url = httpx.URL(base_url.rstrip("/")).copy_with(raw_path=raw_path + (b"?" + query if query else b""))
+    url = _base_url(base_url).copy_with(raw_path=raw_path + (b"?" + query if query else b""))
     has_body = request.method not in {"GET", "HEAD", "OPTIONS", "DELETE"} or "content-length" in request.headers
-    upstream_request = client.build_request(
-        request.method, url, headers=_request_headers(request), content=request.stream() if has_body else None
+    upstream_request = httpx.Request(
+        request.method, url, headers=_request_headers(request), content=request.stream() if has_body else None,
+        extensions={"timeout": upstream_timeout(request.app.state.settings).as_dict()},
     )
     try:
-        upstream = await _send(client, upstream_request, retry_once=not has_body and request.method in _IDEMPOTENT)
+        upstream = await _send(transport, upstream_request, retry_once=not has_body and request.method in _IDEMPOTENT)
     except httpx.TimeoutException:
         log.warning("upstream timed out", extra={"upstream": service})
         return problem_response(504, f"The {service} service did not answer in time", slug="upstream-timeout", upstream=service)

@@ -29,7 +29,7 @@ async def _proxy(request: Request, check_token: bool) -> Response:
             raise Unauthorized()
         request.state.principal = await verify_token(auth[7:], request.app.state.settings, request.app.state.keyring)
     upstream = request.app.state.services[service]
-    response = await forward(request, request.app.state.http, upstream.base_url, service)
+    response = await forward(request, request.app.state.http_transport, upstream.base_url, service)
     if request.method not in _READS and response.status_code < 400:
         _forget_screens_of_writer(request)
     return response
@@ -42,13 +42,16 @@ def _forget_screens_of_writer(request: Request) -> None:
         request.app.state.screen_cache.forget_districts(principal.district_ids or None)
 
 
-@router.api_route("/api/v1/{path:path}", methods=_METHODS)
-async def proxy_api(request: Request, path: str) -> Response:
+async def proxy_api(request: Request) -> Response:
     public = request.method in {"GET", "HEAD"} and _SECRET_URL_READS.match(request.url.path) is not None
     return await _proxy(request, check_token=not public)
 
 
-@router.api_route("/webhooks/{path:path}", methods=_METHODS)
-async def proxy_webhooks(request: Request, path: str) -> Response:
+async def proxy_webhooks(request: Request) -> Response:
     # Webhooks authenticate by signature, verified by the ingest service on the raw body.
     return await _proxy(request, check_token=False)
+
+
+# Plain routes, not FastAPI's: a forwarded request has no parameters to validate or dependencies to solve.
+router.add_route("/api/v1/{path:path}", proxy_api, methods=_METHODS, include_in_schema=False)
+router.add_route("/webhooks/{path:path}", proxy_webhooks, methods=_METHODS, include_in_schema=False)

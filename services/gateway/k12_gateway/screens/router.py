@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from k12shared import audit
 from k12shared.auth import CurrentPrincipal, Principal, Role
 from k12shared.errors import PROBLEM_RESPONSES, NotFound
 from k12_gateway.screens import shapes
@@ -96,8 +95,8 @@ def _screen_response(body: bytes, *, age_s: float) -> Response:
 
 
 async def _audit_read_from_memory(request: Request, principal: Principal, district_id: uuid.UUID) -> None:
-    await audit.record_read_now(request.app.state.edge_pool, request, principal, resource="dashboard", resource_id=district_id,
-                                district_id=district_id, detail={"served_from": "gateway screen cache"})
+    await request.app.state.read_audit.record(request, principal, resource="dashboard", resource_id=district_id,
+                                              district_id=district_id, detail={"served_from": "gateway screen cache"})
 
 
 @router.get("/me/actions", operation_id="getMyActions", summary="The caller's actions, overdue first", response_model=MyActions,
