@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpcore
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from k12shared.http_network import AsyncioBackend
 from k12shared.observability import REQUEST_ID_HEADER, request_id_var
 from k12shared.settings import Settings
 
@@ -21,8 +19,8 @@ def upstream_timeout(settings: Settings) -> httpx.Timeout:
 
 def pooled_transport(settings: Settings) -> httpx.AsyncBaseTransport:
     """The connection pool behind a process's outgoing calls."""
-    return AsyncioTransport(
-        httpx.Limits(
+    return httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(
             max_connections=settings.upstream_pool_size,
             max_keepalive_connections=settings.upstream_pool_size,
             keepalive_expiry=settings.upstream_keepalive_expiry_s,
@@ -32,22 +30,6 @@ def pooled_transport(settings: Settings) -> httpx.AsyncBaseTransport:
 
 def pooled_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=upstream_timeout(settings), transport=transport or pooled_transport(settings))
-
-
-class AsyncioTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport (its request, response and error mapping) over a pool whose connections
-    are plain asyncio transports (``k12shared.http_network``)."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
-        # The one hook httpx (pinned) leaves for this: its pool, built again with another network backend.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
-        )
 
 
 def forwarded_headers(token: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
