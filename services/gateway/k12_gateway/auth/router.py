@@ -16,6 +16,7 @@ from k12shared import audit
 from k12shared.auth import Principal, PrincipalKind, Role, issue_token, verify_identity_token
 from k12shared.db import SessionDep
 from k12shared.errors import BadRequest, NotFound, Problem, Unauthorized
+from k12shared.models import User
 from k12_gateway.auth import oidc
 from k12_gateway.auth.users import demo_platform_admin, demo_user, find_district
 from k12_gateway.clients import service as clients
@@ -105,8 +106,7 @@ async def token(
     description="Signs in a demo user of the given role in a district (by platform id, state id or NCES id). Answers 404 in production.",
 )
 async def dev_token(data: DevTokenIn, request: Request, session: SessionDep) -> TokenOut:
-    settings, keyring = request.app.state.settings, request.app.state.keyring
-    if settings.is_production:
+    if request.app.state.settings.is_production:
         raise NotFound("Not available")
     if data.role == Role.service:
         raise Problem("Service tokens are not issued to people", status=422, slug="validation-error")
@@ -117,15 +117,14 @@ async def dev_token(data: DevTokenIn, request: Request, session: SessionDep) -> 
         district = await find_district(session, data.district)
         user, schools = await demo_user(session, data.role, district)
         districts = [district.id]
+    return _person_token(request, user, [data.role], districts, schools)
+
+
+def _person_token(request: Request, user: User, roles: list[str], districts: list[uuid.UUID], schools: list[uuid.UUID]) -> TokenOut:
+    """A platform token for a person signed in (by the dev picker or the identity provider)."""
+    settings, keyring = request.app.state.settings, request.app.state.keyring
     access_token, ttl = issue_token(
-        settings,
-        keyring,
-        subject=user.subject,
-        kind=PrincipalKind.user,
-        roles=[data.role],
-        district_ids=districts,
-        school_ids=schools,
-        name=user.display_name,
+        settings, keyring, subject=user.subject, kind=PrincipalKind.user, roles=roles, district_ids=districts, school_ids=schools, name=user.display_name
     )
     return TokenOut(access_token=access_token, expires_in=ttl)
 
@@ -149,15 +148,11 @@ class IdentityTokenIn(BaseModel):
     responses={401: {"description": "The ID token is not valid for this platform"}, 403: {"description": "Nobody invited this person"}},
 )
 async def exchange_identity_token(data: IdentityTokenIn, request: Request, session: SessionDep) -> TokenOut:
-    settings, keyring = request.app.state.settings, request.app.state.keyring
-    claims = await verify_identity_token(data.id_token, settings, keyring)
+    claims = await verify_identity_token(data.id_token, request.app.state.settings, request.app.state.keyring)
     if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), data.nonce.encode()):
         raise Unauthorized("The ID token was not issued for this sign-in (nonce)")
     user = await oidc.find_person(session, claims)
     roles, districts, schools = await oidc.grant(session, user, data.district_id)
-    access_token, ttl = issue_token(
-        settings, keyring, subject=user.subject, kind=PrincipalKind.user, roles=roles, district_ids=districts, school_ids=schools, name=user.display_name
-    )
     signed_in = Principal(subject=user.subject, kind=PrincipalKind.user, roles=frozenset(Role(r) for r in roles), district_ids=frozenset(districts))
     await audit.record(session, request, signed_in, action="sign_in", resource="user", resource_id=user.id, district_id=districts[0] if districts else None)
-    return TokenOut(access_token=access_token, expires_in=ttl)
+    return _person_token(request, user, roles, districts, schools)
