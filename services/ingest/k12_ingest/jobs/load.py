@@ -31,7 +31,7 @@ from k12_ingest.files.mapping import Catalog
 from k12_ingest.files.reader import FileRefused
 from k12_ingest.jobs.parse import STAGE_COLUMNS, FileParse, RowProblem
 from k12_ingest.jobs.service import remove_file
-from k12_ingest.observations import upsert_staged
+from k12_ingest.observations import UpsertOutcome, upsert_staged
 from k12_ingest.profiles import service as profiles
 from k12_ingest.profiles.schemas import ProfileDefinition
 
@@ -232,18 +232,17 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
         await session.execute(text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ingest-job:{job_id}"})
         raw = await driver_connection(session)
         await _stage(raw, parse, org_map)
-        for line, org_key in await raw.fetch("select s.line, s.org_key from stage s where not exists (select 1 from org_map m where m.org_key = s.org_key)"):
-            if line not in parse.rejected_lines:
-                parse.reject(line, None, f"unknown organization {org_key.removeprefix('ref:')!r}", None)
+        unknown = _org_keys(parse) - org_map.keys()
+        if unknown:
+            await _reject_unknown_organizations(raw, parse)
         rejected = len(parse.rejected_lines)
         share = rejected / parse.rows_read if parse.rows_read else 0.0
         if share > ctx.settings.ingest_max_bad_row_share:
             raise TooManyBadRows(share)  # leaves the transaction: nothing staged survives
-        await raw.execute("delete from stage s where not exists (select 1 from org_map m where m.org_key = s.org_key)")
         outcome = await upsert_staged(raw, batch_id=job_id, visibility="public")
         identical = await _identical_earlier_job(session, job_id)
         await _save_errors(raw, job_id, parse.errors)
-        await raw.execute(_RECORD_DISTRICTS, job_id)
+        await _record_districts(raw, job_id, outcome)
         job = await session.get(IngestJob, job_id, with_for_update=True)
         job.rows_read, job.rows_rejected, job.rows_loaded = parse.rows_read, rejected, parse.rows_read - rejected
         job.observations_changed, job.observations_unchanged = outcome.changed, outcome.incoming - outcome.changed
@@ -262,16 +261,31 @@ async def _load(ctx: WorkerContext, job_id: uuid.UUID, parse: FileParse, org_map
         _set_finished(job, "succeeded", "no change: every observation was already loaded" if outcome.changed == 0 else None)
 
 
-# Each district the file speaks of, with how much of it was new: read by the district's dashboard.
-# (``incoming`` and ``changed`` are upsert_staged's temp tables, still there until commit.)
-_RECORD_DISTRICTS = """
-insert into ingest_job_districts (job_id, district_id, observations_in_file, observations_changed, finished_at)
-select $1::uuid, i.district_id, count(*), coalesce(max(c.changed), 0), clock_timestamp()
-from incoming i
-left join (select district_id, count(*) as changed from changed group by district_id) c using (district_id)
-where i.district_id is not null
-group by i.district_id
-"""
+async def _record_districts(raw: Any, job_id: uuid.UUID, outcome: UpsertOutcome) -> None:
+    """Each district the file speaks of, with how much of it was new: read by the district's dashboard."""
+    districts = list(outcome.by_district.items())
+    await raw.execute(
+        """
+        insert into ingest_job_districts (job_id, district_id, observations_in_file, observations_changed, finished_at)
+        select $1::uuid, d.district_id, d.in_file, d.changed, clock_timestamp()
+        from unnest($2::uuid[], $3::int[], $4::int[]) as d(district_id, in_file, changed)
+        """,
+        job_id,
+        [district for district, _ in districts],
+        [counts.in_file for _, counts in districts],
+        [counts.changed for _, counts in districts],
+    )
+
+
+def _org_keys(parse: FileParse) -> set[str]:
+    return set(parse.mapper.org_items) | {f"ref:{ref}" for ref in parse.mapper.org_lookups}
+
+
+async def _reject_unknown_organizations(raw: Any, parse: FileParse) -> None:
+    for line, org_key in await raw.fetch("select s.line, s.org_key from stage s where not exists (select 1 from org_map m where m.org_key = s.org_key)"):
+        if line not in parse.rejected_lines:
+            parse.reject(line, None, f"unknown organization {org_key.removeprefix('ref:')!r}", None)
+    await raw.execute("delete from stage s where not exists (select 1 from org_map m where m.org_key = s.org_key)")
 
 
 async def _stage(raw: Any, parse: FileParse, org_map: dict[str, uuid.UUID]) -> None:
