@@ -172,15 +172,14 @@ def _python_batches(source: BinaryIO, encoding: str, delimiter: str, width: int,
 def _arrow_batches(source: BinaryIO, encoding: str, delimiter: str, width: int, header_line: int) -> Iterator[RowBatch]:
     """Each physical line is a row (no quotes), so a row's line number is its place among the lines.
 
-    The file is cut into blocks of whole lines, each split by Arrow on both cores. Lines whose field count
+    The file is cut into blocks of whole lines, each split by Arrow on one thread (the other core copies the
+    previous batch into the database; and Arrow numbers the lines only on one thread). Lines whose field count
     differs from the header's are set aside with their number and split in Python (short ones are row
     errors, longer ones are cut to the header), and their lines are passed over when numbering the rest."""
     first_line = header_line + 1
     for block in _blocks_of_lines(source):
         text = block if encoding.startswith("utf-8") else block.decode(encoding).encode()
-        table, set_aside = _split(text, delimiter, width, threads=True)
-        if set_aside:  # Arrow knows their line numbers only when it splits on one thread
-            table, set_aside = _split(text, delimiter, width, threads=False)
+        table, set_aside = _split(text, delimiter, width)
         set_aside = [(first_line - 1 + number, fields) for number, fields in set_aside]
         lines = _numbered(first_line, table.num_rows, sorted(line for line, _ in set_aside))
         batch = RowBatch(lines, [column.combine_chunks() for column in table.columns])
@@ -204,8 +203,9 @@ def _blocks_of_lines(source: BinaryIO) -> Iterator[bytes]:
         yield carry
 
 
-def _split(text: bytes, delimiter: str, width: int, *, threads: bool) -> tuple[pa.Table, list[tuple[int | None, list[str]]]]:
-    set_aside: list[tuple[int | None, list[str]]] = []
+def _split(text: bytes, delimiter: str, width: int) -> tuple[pa.Table, list[tuple[int, list[str]]]]:
+    """The block's rows as text columns, and the lines of another field count (numbered from 1 in the block)."""
+    set_aside: list[tuple[int, list[str]]] = []
 
     def set_aside_row(row) -> str:
         set_aside.append((row.number, next(csv.reader([row.text], delimiter=delimiter))))
@@ -214,7 +214,7 @@ def _split(text: bytes, delimiter: str, width: int, *, threads: bool) -> tuple[p
     names = [f"c{i}" for i in range(width)]
     table = pa_csv.read_csv(
         pa.BufferReader(text),
-        read_options=pa_csv.ReadOptions(use_threads=threads, block_size=1 << 20, column_names=names),
+        read_options=pa_csv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, column_names=names),
         parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False, invalid_row_handler=set_aside_row),
         convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
     )
