@@ -20,7 +20,8 @@ _WRITE_LOCK = "select pg_advisory_xact_lock(hashtext('k12:observations-write'))"
 # Sorts and hashes of a million-row load stay in memory (this transaction only).
 _LOAD_WORK_MEM = "set local work_mem = '256MB'"
 
-# The file's last line wins for a key it names twice; a file known to name each key once skips the sort.
+# The staged rows with their organizations. The file's last line wins for a key it names twice (a sorted
+# copy); rows known to name each key once are read straight from the stage, neither sorted nor copied.
 _INCOMING = """
     select {distinct} m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.status, s.value, s.lower, s.upper,
            s.lower_inclusive, s.upper_inclusive, s.published_as, s.numerator, s.denominator,
@@ -36,15 +37,17 @@ _LAST_LINE_WINS = {
     "order": "order by m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.line desc",
 }
 
-_STEPS: list[tuple[str, str | None]] = [  # (statement, the parameter it takes)
-    # CREATE TABLE AS takes no bind parameters: the visibility comes in as a transaction-local setting.
-    ("select set_config('k12.load_visibility', $1, true)", "visibility"),
-    ("create temp table incoming on commit drop as {incoming}", None),
+_DEDUPLICATED = "create temp table incoming on commit drop as " + _INCOMING.format_map(_LAST_LINE_WINS)
+_AS_STAGED = "(" + _INCOMING.format_map({"distinct": "", "order": ""}) + ")"
+# CREATE TABLE AS takes no bind parameters: the visibility comes in as a transaction-local setting.
+_VISIBILITY = "select set_config('k12.load_visibility', $1, true)"
+
+_STEPS: list[tuple[str, str | None]] = [  # (statement, the parameter it takes); {incoming}: the rows to load
     # Only what is new or differs from what is stored.
     (f"""
     create temp table changed on commit drop as
     select i.*, (cur.org_id is not null) as existed
-    from incoming i
+    from {{incoming}} i
     left join observations cur using ({_KEY})
     where cur.org_id is null
        or (cur.status, cur.value, cur.lower, cur.upper, cur.lower_inclusive, cur.upper_inclusive, cur.published_as,
@@ -85,7 +88,7 @@ select org_id, district_id, is_district, school_year, existed, count(*) as n
 from changed
 group by org_id, district_id, is_district, school_year, existed
 """
-_INCOMING_BY_DISTRICT = "select district_id, count(*) as n from incoming group by district_id"  # null: a state's rows
+_INCOMING_BY_DISTRICT = "select district_id, count(*) as n from {incoming} i group by district_id"  # null: a state's rows
 
 
 @dataclass
@@ -110,11 +113,16 @@ async def upsert_staged(raw: Any, *, batch_id: uuid.UUID | None, visibility: str
     await raw.execute(_WRITE_LOCK)
     await raw.execute(_LOAD_WORK_MEM)
     await raw.execute("drop table if exists pg_temp.incoming, pg_temp.changed")
-    params = {"visibility": visibility, "batch_id": batch_id}
-    incoming = _INCOMING.format_map({"distinct": "", "order": ""} if keys_distinct else _LAST_LINE_WINS)
+    await raw.execute(_VISIBILITY, visibility)
+    if keys_distinct:
+        incoming = _AS_STAGED
+    else:
+        await raw.execute(_DEDUPLICATED)
+        incoming = "incoming"
     for statement, param in _STEPS:
-        await raw.execute(statement.replace("{incoming}", incoming), *([params[param]] if param else []))
-    return _outcome(await raw.fetch(_INCOMING_BY_DISTRICT), await raw.fetch(_CHANGED_SUMMARY))
+        await raw.execute(statement.replace("{incoming}", incoming), *([batch_id] if param else []))
+    by_district = await raw.fetch(_INCOMING_BY_DISTRICT.replace("{incoming}", incoming))
+    return _outcome(by_district, await raw.fetch(_CHANGED_SUMMARY))
 
 
 def _outcome(incoming_by_district: list, changed: list) -> UpsertOutcome:
