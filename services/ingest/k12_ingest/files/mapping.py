@@ -406,8 +406,7 @@ def _fmt(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-
-# Staging columns (jobs.parse copies them, with the line number first, into the load's ``stage`` table).
+# Staging columns, as the load's ``stage`` table takes them (jobs.load).
 STAGE_SCHEMA = pa.schema(
     [
         ("line", pa.int32()),
