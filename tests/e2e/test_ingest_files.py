@@ -248,6 +248,27 @@ async def test_a_corrected_file_replaces_values_and_keeps_history(admin, db):
     ]
 
 
+async def test_an_observation_named_twice_takes_the_files_last_line(admin, db):
+    org_id, nces = await _long_org(admin, db)
+    rows = [
+        "org_id,metric,subgroup,period,value,n",
+        f"{org_id},graduation_rate_4yr,all,2012-13,70.1,100",
+        f"{org_id},graduation_rate_4yr,all,2012-13,71.2,101",  # the same key again: this line wins
+        f"{org_id},graduation_rate_4yr,black,2012-13,60,40",
+        f"{nces},graduation_rate_4yr,black,2012-13,PS,40",  # the same organization by its NCES id: this line wins
+        f"{org_id},graduation_rate_4yr,white,2012-13,GE95,80",
+    ]
+    job = await load(admin, "long-format", ("\n".join(rows) + "\n").encode())
+    assert job["status"] == "succeeded", job
+    assert job["rows_loaded"] == 5 and job["result"]["observations_in_file"] == 3 and job["observations_changed"] == 3
+    every = await observation(db, metric="graduation_rate_4yr", subgroup="all", year=2013, nces_id=nces)
+    assert (float(every["value"]), float(every["denominator"])) == (71.2, 101)
+    black = await observation(db, metric="graduation_rate_4yr", subgroup="black", year=2013, nces_id=nces)
+    assert (black["status"], black["value"], black["published_as"]) == ("suppressed", None, "PS")
+    white = await observation(db, metric="graduation_rate_4yr", subgroup="white", year=2013, nces_id=nces)
+    assert (white["status"], float(white["lower"]), white["lower_inclusive"]) == ("lower_bound", 95, True)
+
+
 async def test_a_queued_job_can_be_cancelled(platform, admin, db):
     org_id, nces = await _long_org(admin, db)
     platform.stop("ingest-worker")

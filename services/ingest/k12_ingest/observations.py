@@ -20,27 +20,34 @@ _WRITE_LOCK = "select pg_advisory_xact_lock(hashtext('k12:observations-write'))"
 # Sorts and hashes of a million-row load stay in memory (this transaction only).
 _LOAD_WORK_MEM = "set local work_mem = '256MB'"
 
-_STEPS: list[tuple[str, str | None]] = [  # (statement, the parameter it takes)
-    # CREATE TABLE AS takes no bind parameters: the visibility comes in as a transaction-local setting.
-    ("select set_config('k12.load_visibility', $1, true)", "visibility"),
-    # The file's last line wins for a key it names twice.
-    (f"""
-    create temp table incoming on commit drop as
-    select distinct on (m.org_id, s.metric_code, s.subgroup_code, s.school_year)
-           m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.status, s.value, s.lower, s.upper,
+# The staged rows with their organizations. The file's last line wins for a key it names twice (a sorted
+# copy); rows known to name each key once are read straight from the stage, neither sorted nor copied.
+_INCOMING = """
+    select {distinct} m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.status, s.value, s.lower, s.upper,
            s.lower_inclusive, s.upper_inclusive, s.published_as, s.numerator, s.denominator,
            current_setting('k12.load_visibility') as visibility, coalesce(o.district_id, case when o.type = 'district' then o.id end) as district_id,
            o.type = 'district' as is_district
     from stage s
     join org_map m on m.org_key = s.org_key
     join organizations o on o.id = m.org_id
-    order by m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.line desc
-    """, None),
+    {order}
+"""
+_LAST_LINE_WINS = {
+    "distinct": "distinct on (m.org_id, s.metric_code, s.subgroup_code, s.school_year)",
+    "order": "order by m.org_id, s.metric_code, s.subgroup_code, s.school_year, s.line desc",
+}
+
+_DEDUPLICATED = "create temp table incoming on commit drop as " + _INCOMING.format_map(_LAST_LINE_WINS)
+_AS_STAGED = "(" + _INCOMING.format_map({"distinct": "", "order": ""}) + ")"
+# CREATE TABLE AS takes no bind parameters: the visibility comes in as a transaction-local setting.
+_VISIBILITY = "select set_config('k12.load_visibility', $1, true)"
+
+_STEPS: list[tuple[str, str | None]] = [  # (statement, the parameter it takes); {incoming}: the rows to load
     # Only what is new or differs from what is stored.
     (f"""
     create temp table changed on commit drop as
     select i.*, (cur.org_id is not null) as existed
-    from incoming i
+    from {{incoming}} i
     left join observations cur using ({_KEY})
     where cur.org_id is null
        or (cur.status, cur.value, cur.lower, cur.upper, cur.lower_inclusive, cur.upper_inclusive, cur.published_as,
@@ -75,14 +82,19 @@ _STEPS: list[tuple[str, str | None]] = [  # (statement, the parameter it takes)
     order by {_KEY}
     """, "batch_id"),
 ]
-_OUTCOME = """
-select (select count(*) from incoming) as incoming,
-       (select count(*) from changed) as changed,
-       (select count(*) from changed where not existed) as inserted,
-       (select count(*) from (select distinct org_id from changed) o) as orgs_changed,
-       array(select distinct org_id from changed where is_district) as district_ids,
-       array(select distinct school_year from changed) as school_years
+# What changed, in a few rows per organization and year (the outcome is summed up from them in Python).
+_CHANGED_SUMMARY = """
+select org_id, district_id, is_district, school_year, existed, count(*) as n
+from changed
+group by org_id, district_id, is_district, school_year, existed
 """
+_INCOMING_BY_DISTRICT = "select district_id, count(*) as n from {incoming} i group by district_id"  # null: a state's rows
+
+
+@dataclass
+class DistrictCounts:
+    in_file: int
+    changed: int
 
 
 @dataclass
@@ -93,14 +105,36 @@ class UpsertOutcome:
     orgs_changed: int
     district_ids: list[uuid.UUID]  # the changed organizations that are scored (districts)
     school_years: list[int]
+    by_district: dict[uuid.UUID, DistrictCounts]  # each district the rows belong to
 
 
-async def upsert_staged(raw: Any, *, batch_id: uuid.UUID | None, visibility: str) -> UpsertOutcome:
+async def upsert_staged(raw: Any, *, batch_id: uuid.UUID | None, visibility: str, keys_distinct: bool = False) -> UpsertOutcome:
+    """``keys_distinct``: the caller knows the staged rows name each observation once."""
     await raw.execute(_WRITE_LOCK)
     await raw.execute(_LOAD_WORK_MEM)
     await raw.execute("drop table if exists pg_temp.incoming, pg_temp.changed")
-    params = {"visibility": visibility, "batch_id": batch_id}
+    await raw.execute(_VISIBILITY, visibility)
+    if keys_distinct:
+        incoming = _AS_STAGED
+    else:
+        await raw.execute(_DEDUPLICATED)
+        incoming = "incoming"
     for statement, param in _STEPS:
-        await raw.execute(statement, *([params[param]] if param else []))
-    row = await raw.fetchrow(_OUTCOME)
-    return UpsertOutcome(row["incoming"], row["changed"], row["inserted"], row["orgs_changed"], list(row["district_ids"]), sorted(row["school_years"]))
+        await raw.execute(statement.replace("{incoming}", incoming), *([batch_id] if param else []))
+    by_district = await raw.fetch(_INCOMING_BY_DISTRICT.replace("{incoming}", incoming))
+    return _outcome(by_district, await raw.fetch(_CHANGED_SUMMARY))
+
+
+def _outcome(incoming_by_district: list, changed: list) -> UpsertOutcome:
+    by_district = {r["district_id"]: DistrictCounts(r["n"], 0) for r in incoming_by_district}
+    for r in changed:
+        by_district[r["district_id"]].changed += r["n"]
+    return UpsertOutcome(
+        incoming=sum(r["n"] for r in incoming_by_district),
+        changed=sum(r["n"] for r in changed),
+        inserted=sum(r["n"] for r in changed if not r["existed"]),
+        orgs_changed=len({r["org_id"] for r in changed}),
+        district_ids=list({r["org_id"] for r in changed if r["is_district"]}),
+        school_years=sorted({r["school_year"] for r in changed}),
+        by_district={district: counts for district, counts in by_district.items() if district is not None},
+    )

@@ -65,7 +65,7 @@ def _open(tmp_path, content: bytes, required: list[str]):
     path.write_bytes(content)
     stack = contextlib.ExitStack()
     opened = open_rows(path, delimiter=",", required=required, stack=stack)
-    rows = list(opened.rows)
+    rows = [(line, [column[i].as_py() for column in batch.columns]) for batch in opened.batches for i, line in enumerate(batch.lines)]
     stack.close()
     return opened, rows
 

@@ -1,17 +1,20 @@
 """A profile applied to a file's header: each row becomes observations, or row errors with reasons.
 
 The mapper is compiled once per file (column positions, crosswalks, metric ranges), then applied
-to each row; it is pure Python and runs in a thread so the worker's event loop keeps its heartbeat.
+to each batch of rows; it runs in a thread so the worker's event loop keeps its heartbeat.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from operator import itemgetter
+from operator import attrgetter
 from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from k12_ingest.files.reader import FileRefused, find_column
 from k12_ingest.files.values import BadValue, Cell, parse_cell, parse_count
@@ -53,17 +56,6 @@ def parse_school_year(text: str) -> int:
     if not 1900 < year < 2100:
         raise ValueError(f"{raw!r} is not a plausible school year")
     return year
-
-
-@dataclass(frozen=True, slots=True)
-class Observed:
-    org_key: str
-    metric: str
-    subgroup: str
-    year: int
-    cell: Cell
-    numerator: float | None
-    denominator: float | None
 
 
 @dataclass
@@ -233,32 +225,28 @@ class Mapper:
         self._metric_names = {m: m for m in self.catalog.metrics} | {k.lower(): v for k, v in self.definition.metric_crosswalk.items()}
         self._subgroup_names = {s: s for s in self.catalog.subgroups} | {k.lower(): v for k, v in self.definition.subgroup_crosswalk.items()}
 
-    # -- rows, a chunk at a time -------------------------------------------------------------------
+    # -- rows, a batch at a time -------------------------------------------------------------------
     # State files repeat a few distinct texts per column (periods, codes, values), so each column is
-    # mapped once per distinct text and the results are gathered back: C-speed set/dict/zip work
-    # instead of a Python call per cell. Row errors keep the order a reader would check them in.
+    # mapped once per distinct text (Arrow finds them) and the results are gathered back by Arrow:
+    # no Python work per row. Row errors keep the order a reader would check them in.
 
-    def map_chunk(self, rows: Sequence[list[str]]) -> MappedChunk:
-        """The chunk's observations as staging columns, and the rows refused with the reason."""
-        chunk = MappedChunk(len(rows))
-        for i, row in enumerate(rows):
-            if len(row) < self.width:
-                chunk.refuse(i, RowError(f"short row: {len(row)} fields where the header has {self.width}"))
-        whole = [row for i, row in enumerate(rows) if i not in chunk.errors] if chunk.errors else rows
-        columns = list(zip(*whole)) if whole else [()] * self.width
-        index = [i for i in range(len(rows)) if i not in chunk.errors] if chunk.errors else range(len(rows))
-        years = self._year_column(columns, len(whole))
-        org_keys = self._org_key_column(whole, columns, years)
-        chunk.refuse_where(index, years, org_keys)
+    def map_batch(self, columns: Sequence[pa.Array]) -> MappedBatch:
+        """A batch's observations as a staging table (line numbers added by the caller), and the rows refused."""
+        count = len(columns[0]) if columns else 0
+        batch = MappedBatch(count)
+        years = self._year_column(columns, count)
+        batch.refuse(years)
+        org_keys = self._org_key_column(columns, years, count)
+        batch.refuse(org_keys)
         if self.definition.format == "long":
-            self._long_chunk(chunk, index, columns, years, org_keys)
+            self._long_batch(batch, columns, years, org_keys)
         else:
-            self._wide_chunk(chunk, index, columns, years, org_keys)
-        return chunk
+            self._wide_batch(batch, columns, years, org_keys)
+        return batch
 
-    def _year_column(self, columns: list[tuple], count: int) -> list:
+    def _year_column(self, columns: Sequence[pa.Array], count: int) -> Mapped:
         if self._year_index is None:
-            return [self._year(None)] * count
+            return Mapped.constant(self._year(None), count)
         name = self.header[self._year_index]
 
         def year(text: str) -> int:
@@ -269,14 +257,21 @@ class Mapper:
 
         return by_distinct(columns[self._year_index], year)
 
-    def _org_key_column(self, rows: Sequence[list[str]], columns: list[tuple], years: list) -> list:
+    def _org_key_column(self, columns: Sequence[pa.Array], years: Mapped, count: int) -> Mapped:
         """Each row's organization key; organizations are noted only from rows with a good period."""
-        keys = list(zip(*(columns[i] for i in self._org_columns_sorted))) if self._org_columns_sorted else [()] * len(rows)
-        first_row = dict(zip(keys, rows))  # any row with those texts: the key reads only them
-        good = [type(y) is not RowError for y in years]
-        return by_distinct(keys, lambda key: self._org_key(self._org, first_row[key]), only=good)
+        at = self._org_columns_sorted
 
-    def _long_chunk(self, chunk: MappedChunk, index, columns, years, org_keys) -> None:
+        def org_key(joined: str) -> str:
+            row = [""] * self.width  # the key reads only the organization's columns
+            for index, text in zip(at, joined.split(_SEPARATOR)):
+                row[index] = text
+            return self._org_key(self._org, row)
+
+        if not at:
+            return Mapped.constant(_result(org_key, ""), count)
+        return by_distinct(_joined([columns[i] for i in at]), org_key, only=pc.invert(years.refused_mask()))
+
+    def _long_batch(self, batch: MappedBatch, columns, years: Mapped, org_keys: Mapped) -> None:
         metric_header, subgroup_header = self.header[self._metric_col], self.header[self._subgroup_col]
 
         def metric(text: str) -> str:
@@ -293,43 +288,52 @@ class Mapper:
 
         metrics = by_distinct(columns[self._metric_col], metric)
         subgroups = by_distinct(columns[self._subgroup_col], subgroup)
-        chunk.refuse_where(index, metrics, subgroups)
+        batch.refuse(metrics, subgroups)
         value_header = self.header[self._value_col]
         ranges = self.catalog.metrics
 
-        def cell(pair: tuple[str, str]) -> tuple:
-            text, code = pair
-            low, high = ranges[code] if code in ranges else (None, None)
-            return _staged_cell(_checked_cell(text, low, high).result(value_header))
+        def cell(joined: str) -> Cell:
+            text, metric_text = joined.split(_SEPARATOR)
+            low, high = ranges.get(self._metric_names.get(metric_text.strip().lower()), (None, None))
+            return _checked_cell(text, low, high).result(value_header)
 
-        cells = by_distinct(list(zip(columns[self._value_col], metrics)), cell)
-        numerators = self._count_column(columns, self._numerator_col, len(index))
-        denominators = self._count_column(columns, self._denominator_col, len(index))
-        chunk.refuse_where(index, cells, numerators, denominators)
-        chunk.add(index, org_keys, metrics, subgroups, years, cells, numerators, denominators)
+        cells = by_distinct(_joined([columns[self._value_col], columns[self._metric_col]]), cell)
+        numerators = self._count_column(columns, self._numerator_col, batch.size)
+        denominators = self._count_column(columns, self._denominator_col, batch.size)
+        batch.refuse(cells, numerators, denominators)
+        batch.add(org_keys, metrics, subgroups, years, cells, numerators, denominators)
 
-    def _wide_chunk(self, chunk: MappedChunk, index, columns, years, org_keys) -> None:
+    def _wide_batch(self, batch: MappedBatch, columns, years: Mapped, org_keys: Mapped) -> None:
         measured = []
         for m in self._measures:
-            cells = by_distinct(columns[m.value], lambda text, m=m: _staged_cell(_checked_cell(text, m.low, m.high).result(m.label)))
-            numerators = self._count_column(columns, m.numerator, len(index))
-            denominators = self._count_column(columns, m.denominator, len(index))
-            chunk.refuse_where(index, cells, numerators, denominators)
-            if m.zero_means_unpublished:
-                cells = [_unpublished_zero(c, d, text) for c, d, text in zip(cells, denominators, columns[m.value])]
+            cells = self._wide_cells(columns, m)
+            numerators = self._count_column(columns, m.numerator, batch.size)
+            denominators = self._count_column(columns, m.denominator, batch.size)
+            batch.refuse(cells, numerators, denominators)
             measured.append((m, cells, numerators, denominators))
         for m, cells, numerators, denominators in measured:
-            count = len(index)
-            chunk.add(index, org_keys, [m.metric] * count, [m.subgroup] * count, years, cells, numerators, denominators)
+            metric, subgroup = Mapped.constant(m.metric, batch.size), Mapped.constant(m.subgroup, batch.size)
+            batch.add(org_keys, metric, subgroup, years, cells, numerators, denominators)
 
-    def _count_column(self, columns: list[tuple], at: int | None, count: int) -> list:
+    def _wide_cells(self, columns, m: _Measure) -> Mapped:
+        if not m.zero_means_unpublished:
+            return by_distinct(columns[m.value], lambda text: _checked_cell(text, m.low, m.high).result(m.label))
+
+        def cell(joined: str) -> Cell:
+            text, _, denominator = joined.partition(_SEPARATOR)
+            return _unpublished_zero(_checked_cell(text, m.low, m.high).result(m.label), denominator, text)
+
+        with_denominator = [columns[m.value]] + ([columns[m.denominator]] if m.denominator is not None else [])
+        return by_distinct(_joined(with_denominator), cell)
+
+    def _count_column(self, columns: Sequence[pa.Array], at: int | None, count: int) -> Mapped:
         if at is None:
-            return [""] * count
+            return Mapped.constant(None, count)
         header = self.header[at]
 
-        def count_text(text: str) -> str:
+        def count_text(text: str) -> float | None:
             try:
-                return _stage_number(parse_count(text))
+                return parse_count(text)
             except BadValue as exc:
                 raise RowError(f"unparseable count: {exc}", header) from None
 
@@ -402,81 +406,124 @@ def _fmt(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-class MappedChunk:
-    """A chunk's staging columns (without line numbers) and its refused rows by position."""
+# Staging columns, as the load's ``stage`` table takes them (jobs.load).
+STAGE_SCHEMA = pa.schema(
+    [
+        ("line", pa.int32()),
+        ("org_key", pa.string()),
+        ("metric_code", pa.string()),
+        ("subgroup_code", pa.string()),
+        ("school_year", pa.int16()),
+        ("status", pa.string()),
+        ("value", pa.float64()),
+        ("lower", pa.float64()),
+        ("upper", pa.float64()),
+        ("lower_inclusive", pa.bool_()),
+        ("upper_inclusive", pa.bool_()),
+        ("published_as", pa.string()),
+        ("numerator", pa.float64()),
+        ("denominator", pa.float64()),
+    ]
+)
+_CELL_FIELDS = ["status", "value", "lower", "upper", "lower_inclusive", "upper_inclusive", "published_as"]
+_SEPARATOR = "\x1f"  # joins a row's texts of several columns into one distinct text (a character files never hold)
+
+
+@dataclass
+class Mapped:
+    """A column mapped once per distinct text: each distinct text's result (a RowError where refused), and
+    each row's distinct text by index."""
+
+    results: list
+    indices: pa.Array
+
+    @classmethod
+    def constant(cls, result: Any, count: int) -> Mapped:
+        return cls([result], pa.repeat(pa.scalar(0, pa.int32()), count))
+
+    def _refused_indices(self) -> list[int]:
+        return [i for i, result in enumerate(self.results) if type(result) is RowError]
+
+    def refused_mask(self) -> pa.Array:
+        return pc.is_in(self.indices, pa.array(self._refused_indices(), self.indices.type))
+
+    def refusals(self) -> list[tuple[int, RowError]]:
+        if not self._refused_indices():
+            return []
+        positions = pc.indices_nonzero(self.refused_mask())
+        return [(p, self.results[i]) for p, i in zip(positions.to_pylist(), self.indices.take(positions).to_pylist())]
+
+    def column(self, type_: pa.DataType, pick: Callable[[Any], Any] | None = None) -> pa.Array:
+        results = [None if result is None or type(result) is RowError else (pick(result) if pick else result) for result in self.results]
+        return pa.array(results, type_).take(self.indices)
+
+
+def by_distinct(column: pa.Array, fn: Callable[[str], Any], only: pa.Array | None = None) -> Mapped:
+    """``fn`` of each distinct text of ``column``, once; a RowError it raises stands in for the result.
+    With ``only`` (a mask), texts found only at False positions are not computed (None stands in)."""
+    encoded = column.dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    wanted = range(len(distinct)) if only is None else set(pc.unique(encoded.indices.filter(only)).to_pylist())
+    results = [_result(fn, text) if i in wanted else None for i, text in enumerate(distinct)]
+    return Mapped(results, encoded.indices)
+
+
+def _result(fn: Callable[[str], Any], text: str) -> Any:
+    try:
+        return fn(text)
+    except RowError as exc:
+        return exc
+
+
+def _joined(columns: list[pa.Array]) -> pa.Array:
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, _SEPARATOR)
+
+
+class MappedBatch:
+    """A batch's observations (one part per measure) and its refused rows by position."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.errors: dict[int, RowError] = {}
-        self._parts: list[tuple[list[int], list[tuple]]] = []
+        self._parts: list[tuple[Mapped, ...]] = []
 
-    def refuse(self, position: int, error: RowError) -> None:
-        self.errors.setdefault(position, error)
-
-    def refuse_where(self, positions: Sequence[int], *columns: list) -> None:
+    def refuse(self, *columns: Mapped) -> None:
         """Refuse each row whose value in any of ``columns`` is a RowError (the first one found)."""
         for column in columns:
-            if RowError in set(map(type, column)):
-                for position, value in zip(positions, column):
-                    if type(value) is RowError:
-                        self.refuse(position, value)
+            for position, error in column.refusals():
+                self.errors.setdefault(position, error)
 
-    def add(self, positions, org_keys, metrics, subgroups, years, cells, numerators, denominators) -> None:
-        """One observation per row kept; ``cells`` hold each cell's seven staging fields."""
-        self._parts.append((list(positions), [org_keys, metrics, subgroups, years, cells, numerators, denominators]))
+    def add(self, org_keys: Mapped, metrics: Mapped, subgroups: Mapped, years: Mapped, cells: Mapped, numerators: Mapped, denominators: Mapped) -> None:
+        self._parts.append((org_keys, metrics, subgroups, years, cells, numerators, denominators))
 
-    @property
-    def observations(self) -> int:
-        return sum(len([p for p in positions if p not in self.errors]) for positions, _ in self._parts)
-
-    def stage_rows(self, lines: Sequence[int]) -> Iterator[tuple]:
-        """Rows for the staging CSV (jobs.parse.STAGE_COLUMNS order), refused rows left out; built with
-        zip and map so the csv writer pulls them without a Python frame per row."""
-        for positions, (org_keys, metrics, subgroups, years, cells, numerators, denominators) in self._parts:
-            columns = [org_keys, metrics, subgroups, years, cells, numerators, denominators]
-            if self.errors:
-                kept = [i for i, p in enumerate(positions) if p not in self.errors]
-                positions = [positions[i] for i in kept]
-                columns = [[c[i] for i in kept] for c in columns]
-            org_keys, metrics, subgroups, years, cells, numerators, denominators = columns
-            cell_fields = [map(itemgetter(k), cells) for k in range(7)]
-            yield from zip(map(lines.__getitem__, positions), org_keys, metrics, subgroups, years, *cell_fields, numerators, denominators)
-
-
-def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any], only: Sequence[bool] | None = None) -> list:
-    """``fn`` of each value, computed once per distinct value; a RowError it raises stands in for the result.
-    With ``only``, values at False positions are not computed (None stands in)."""
-    results: dict = {}
-    distinct = set(values) if only is None else {v for v, wanted in zip(values, only) if wanted}
-    if only is not None:
-        results = dict.fromkeys(values)
-    for value in distinct:
-        try:
-            results[value] = fn(value)
-        except RowError as exc:
-            results[value] = exc
-    return list(map(results.__getitem__, values))
+    def stage_table(self, lines: pa.Array) -> pa.Table:
+        """The staging rows (STAGE_SCHEMA) of the rows kept."""
+        keep = pc.invert(pc.is_in(pa.array(range(self.size), pa.int32()), pa.array(list(self.errors), pa.int32()))) if self.errors else None
+        tables = []
+        for org_keys, metrics, subgroups, years, cells, numerators, denominators in self._parts:
+            arrays = [
+                lines,
+                org_keys.column(pa.string()),
+                metrics.column(pa.string()),
+                subgroups.column(pa.string()),
+                years.column(pa.int16()),
+                *(cells.column(STAGE_SCHEMA.field(name).type, attrgetter(name)) for name in _CELL_FIELDS),
+                numerators.column(pa.float64()),
+                denominators.column(pa.float64()),
+            ]
+            table = pa.Table.from_arrays(arrays, schema=STAGE_SCHEMA)
+            tables.append(table.filter(keep) if keep is not None else table)
+        return pa.concat_tables(tables) if tables else STAGE_SCHEMA.empty_table()
 
 
-def _stage_number(x: float | None) -> str:
-    if x is None:
-        return ""
-    return repr(x) if not x.is_integer() else str(int(x))
-
-
-def _stage_flag(x: bool | None) -> str:
-    return "" if x is None else ("t" if x else "f")
-
-
-@lru_cache(maxsize=65536)
-def _staged_cell(cell: Cell) -> tuple[str, ...]:
-    """The cell's seven staging fields: status, value, lower, upper, the two inclusive flags, published_as."""
-    return (cell.status, _stage_number(cell.value), _stage_number(cell.lower), _stage_number(cell.upper),
-            _stage_flag(cell.lower_inclusive), _stage_flag(cell.upper_inclusive), cell.published_as or "")
-
-
-def _unpublished_zero(cell: tuple | RowError, denominator: str | RowError, text: str) -> tuple | RowError:
+def _unpublished_zero(cell: Cell, denominator_text: str, text: str) -> Cell:
     """A 0 with no denominator in a file that writes 0 for 'not published': suppressed, not a zero."""
-    if type(cell) is RowError or cell[0] != "exact" or cell[1] != "0" or denominator not in ("", "0"):
+    if cell.status != "exact" or cell.value != 0:
         return cell
-    return _staged_cell(Cell("suppressed", published_as=text.strip()))
+    try:
+        denominator = parse_count(denominator_text)
+    except BadValue:
+        return cell  # the row is refused for its denominator
+    if denominator:
+        return cell
+    return Cell("suppressed", published_as=text.strip())
