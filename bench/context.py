@@ -47,3 +47,11 @@ def user_client(base_url: str = "", headers: dict | None = None) -> httpx.AsyncC
     it, and with 32 users sharing one the load generator spends more CPU per request than the gateway
     answering it, so the figures would measure the generator."""
     return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30, limits=httpx.Limits(max_connections=1))
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The p-th percentile (0 to 100) of some samples, by nearest rank; 0 for none."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

@@ -16,16 +16,12 @@ import httpx
 import orjson
 
 from bench._demo_district import ensure_demo_district
+from bench.context import percentile
 
 CLIENTS = 32
 DURATION_S = float(__import__("os").environ.get("K12_BENCH_DASHBOARD_S", "30"))
 OVERHEAD_ROUNDS = 5
 OVERHEAD_CALLS_PER_ROUND = 100
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def _load(url: str, headers: dict, clients: int, duration_s: float) -> tuple[list[float], Counter, Counter]:

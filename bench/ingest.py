@@ -20,6 +20,8 @@ import httpx
 import psutil
 from standardwebhooks.webhooks import Webhook
 
+from bench.context import percentile
+
 ROWS = 1_000_000
 ORGS = 200
 METRICS = ["graduation_rate_4yr", "graduation_rate_5yr", "proportional_attendance", "attendance_rate", "chronic_absenteeism_rate"]
@@ -180,6 +182,8 @@ async def _webhooks(ctx) -> dict:
     async with httpx.AsyncClient(base_url=ctx.url(), timeout=60) as client:
         semaphore = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
 
+        answer_ms: list[float] = []  # how long the SIS waits for each answer (the delivery is stored and queued)
+
         async def send(raw: str, webhook_id: str) -> int:
             async with semaphore:
                 now = datetime.now(UTC)
@@ -189,7 +193,10 @@ async def _webhooks(ctx) -> dict:
                     "webhook-signature": signer.sign(webhook_id, now, raw),
                     "content-type": "application/json",
                 }
-                return (await client.post(f"/webhooks/sis/{source['id']}", content=raw.encode(), headers=headers)).status_code
+                sent = time.perf_counter()
+                status = (await client.post(f"/webhooks/sis/{source['id']}", content=raw.encode(), headers=headers)).status_code
+                answer_ms.append((time.perf_counter() - sent) * 1000)
+                return status
 
         conn = await asyncpg.connect(_dsn(ctx))
         try:
@@ -201,7 +208,9 @@ async def _webhooks(ctx) -> dict:
             ) < WEBHOOK_BATCHES:
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
-            repeats = await asyncio.gather(*(send(raw, f"bench_{i}") for i, raw in enumerate(batches[:20])))  # duplicates: no second effect
+            storm_answer_ms, answer_ms[:] = list(answer_ms), []
+            repeats = [await send(raw, f"bench_{i}") for i, raw in enumerate(batches[:50])]  # one at a time, duplicates: no second effect
+            single_answer_ms = list(answer_ms)
             await asyncio.sleep(1)
             failed = await conn.fetchval("select count(*) from sis_webhook_deliveries where source_id = $1 and status <> 'processed'", uuid.UUID(source["id"]))
             records = await conn.fetchval("select count(*) from sis_records where district_id = $1", uuid.UUID(district["id"]))
@@ -218,4 +227,9 @@ async def _webhooks(ctx) -> dict:
         "webhook_seconds": round(elapsed, 2),
         "webhook_events_per_s": round(total / elapsed),
         "webhook_exactly_once": exactly_once,
+        "webhook_answer_p50_ms_under_storm": round(percentile(storm_answer_ms, 50), 1),
+        "webhook_answer_p99_ms_under_storm": round(percentile(storm_answer_ms, 99), 1),
+        "webhook_answer_p50_ms_one_at_a_time": round(percentile(single_answer_ms, 50), 1),
+        "webhook_answer_p99_ms_one_at_a_time": round(percentile(single_answer_ms, 99), 1),
     }
+

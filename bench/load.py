@@ -23,7 +23,7 @@ import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
-from bench.context import user_client
+from bench.context import percentile, user_client
 
 SECONDS = float(os.environ.get("K12_LOAD_SECONDS", "60"))
 CONCURRENCY = int(os.environ.get("K12_LOAD_CONCURRENCY", "16"))
@@ -105,13 +105,6 @@ def _request(kind: str, world: dict, n: int) -> tuple[str, str, dict]:
     return "POST", f"/webhooks/sis/{world['source_id']}", {"headers": headers, "content": body.encode()}
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-
 async def run(ctx) -> dict:
     world = await _setup(ctx)
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -157,11 +150,11 @@ async def run(ctx) -> dict:
         "load_concurrency": CONCURRENCY,
         "load_requests": total,
         "load_requests_per_s": round(total / elapsed, 1),
-        "load_p50_ms": _percentile(every, 0.50),
-        "load_p99_ms": _percentile(every, 0.99),
+        "load_p50_ms": round(percentile(every, 50), 1),
+        "load_p99_ms": round(percentile(every, 99), 1),
         "load_errors": sum(errors.values()),
         "load_by_kind": {
-            kind: {"requests": len(latencies[kind]), "p50_ms": _percentile(latencies[kind], 0.5), "p99_ms": _percentile(latencies[kind], 0.99), "errors": errors[kind]}
+            kind: {"requests": len(latencies[kind]), "p50_ms": round(percentile(latencies[kind], 50), 1), "p99_ms": round(percentile(latencies[kind], 99), 1), "errors": errors[kind]}
             for kind in kinds
         },
         "load_actions_acknowledged": len(written),

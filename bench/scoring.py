@@ -23,6 +23,8 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.context import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT / "demo" / "data" / "edfacts" / "acgr-sch-sy2015-16.csv"
 YEAR = 2016
@@ -114,11 +116,6 @@ async def load(database_url: str) -> list[uuid.UUID]:
         await conn.close()
 
 
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))], 2)
-
-
 async def timed_reads(api, paths: list[tuple[str, dict]]) -> list[float]:
     took = []
     for path, params in paths:
@@ -158,11 +155,11 @@ async def run(ctx) -> dict:
         "scoring_rows_per_s": round(stored / scoring_s),
         "scoring_read_s": timings["read_s"], "scoring_compute_s": timings["score_s"], "scoring_store_s": timings["store_s"],
         "scoring_metrics_api_cpu_s": timings["service_cpu_s"],
-        "observations_read_p50_ms": percentile(observations, 50),
-        "observations_read_p99_ms": percentile(observations, 99),
+        "observations_read_p50_ms": round(percentile(observations, 50), 2),
+        "observations_read_p99_ms": round(percentile(observations, 99), 2),
         "observations_read_mean_ms": round(statistics.fmean(observations), 2),
-        "score_read_p50_ms": percentile(scores, 50),
-        "score_read_p99_ms": percentile(scores, 99),
+        "score_read_p50_ms": round(percentile(scores, 50), 2),
+        "score_read_p99_ms": round(percentile(scores, 99), 2),
         "score_read_mean_ms": round(statistics.fmean(scores), 2),
         "reads_sampled": len(sample),
     }
