@@ -16,7 +16,6 @@ operation that ``OPERATIONS`` neither exercises nor exempts with a reason.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from k12shared.db import driver_connection
-from k12shared.models import IngestJob, IngestRowError, Metric, Subgroup
+from k12shared.models import IngestJob, Metric, Subgroup
 from k12shared.queue import WorkerContext
 from k12_ingest.clients import OrgResolveFailed, request_rescore, resolve_orgs
 from k12_ingest.files.mapping import Catalog
