@@ -236,3 +236,13 @@ async def test_the_web_app_signs_in_at_the_provider_and_shows_the_dashboard(api,
     shown = json.loads(done.stdout.strip().splitlines()[-1])
     assert (shown["who"], shown["district"], shown["errors"]) == ("Chief Academic Officer", district["name"], [])
     assert "code=" not in shown["url"] and shown["url"].endswith("#/dashboard")  # the code is gone from the address bar
+
+
+async def test_a_platform_admin_invites_a_new_districts_first_admin(api):
+    district = await new_district(api)
+    platform_admin = {"authorization": f"Bearer {(await api.post('/auth/dev-token', json={'role': 'platform_admin'})).json()['access_token']}"}
+    body = {"email": f"first.{uuid.uuid4().hex[:6]}@district.example.org", "display_name": "First Admin", "role": "district_admin", "district_id": district["id"]}
+    invited = await api.post("/api/v1/users", json=body, headers=platform_admin)
+    assert invited.status_code == 201 and invited.json()["district_id"] == district["id"], invited.text
+    nameless = await api.post("/api/v1/users", json={k: v for k, v in body.items() if k != "district_id"}, headers=platform_admin)
+    assert nameless.status_code == 422 and nameless.json()["field"] == "district"  # a platform admin names the district
