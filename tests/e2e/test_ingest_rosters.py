@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 import uuid
 import zipfile
 
@@ -123,11 +122,9 @@ async def test_a_roster_gives_private_suppressed_enrollment_once_and_bombs_are_r
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert [d["delivery_id"] for d in again.json()["deliveries"]] == [None, None]
 
-    started = time.monotonic()
     bomb = await upload(api, admin, source["id"], bomb_zip())
     assert bomb.status_code == 413 and bomb.headers["content-type"].startswith(PROBLEM), bomb.text
     assert bomb.json()["member"] == "enrollments.csv" and "zip bomb" in bomb.json()["detail"]
-    assert time.monotonic() - started < 60  # refused from the directory, not by unpacking 200 MiB (a loose bound, not a timing test)
     not_zip = await upload(api, admin, source["id"], b"sourcedId,name\n")
     assert not_zip.status_code == 422 and not_zip.json()["field"] == "file"
     count = await db.fetchval("select count(*) from sis_webhook_deliveries where source_id = $1", uuid.UUID(source["id"]))

@@ -54,8 +54,9 @@ async def _discovery_document(issuer: str) -> dict | None:
             response = await client.get(issuer.rstrip("/") + "/.well-known/openid-configuration")
             response.raise_for_status()
             document = response.json()
-        document["authorization_endpoint"], document["token_endpoint"]  # noqa: B018 - both are needed
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        if not isinstance(document, dict) or not {"authorization_endpoint", "token_endpoint"} <= document.keys():
+            raise ValueError("the discovery document names no authorization or token endpoint")
+    except (httpx.HTTPError, ValueError) as exc:
         log.warning("identity provider discovery failed", extra={"issuer": issuer, "error": str(exc)})
         return None
     _discovery[issuer] = (time.monotonic(), document)

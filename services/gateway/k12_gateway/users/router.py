@@ -32,8 +32,7 @@ async def invite_user(data: UserIn, session: SessionDep, principal: UserAdmin, r
 
 @router.get("", operation_id="listUsers", summary="The people of the caller's districts and their roles")
 async def list_users(session: SessionDep, principal: UserAdmin, cursor: CursorParam = None, limit: LimitParam = 50) -> Page[UserOut]:
-    stmt = service.members_query(None if principal.is_platform else principal.district_ids)
-    rows, next_cursor = await paginate(session, stmt, [User.id, UserMembership.district_id], cursor=cursor, limit=limit, scalars=False)
+    rows, next_cursor = await paginate(session, service.members_query(principal), [User.id, UserMembership.district_id], cursor=cursor, limit=limit, scalars=False)
     return Page(items=[service.user_out(user, membership) for user, membership in rows], next_cursor=next_cursor)
 
 

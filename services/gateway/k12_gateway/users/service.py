@@ -32,10 +32,11 @@ def user_out(user: User, membership: UserMembership) -> UserOut:
     )
 
 
-def members_query(district_ids: frozenset[uuid.UUID] | None):
+def members_query(principal: Principal):
+    """People with their memberships in the caller's districts (every district for the platform)."""
     stmt = select(User, UserMembership).join(UserMembership, UserMembership.user_id == User.id)
-    if district_ids is not None:
-        stmt = stmt.where(UserMembership.district_id.in_(district_ids))
+    if not principal.is_platform:
+        stmt = stmt.where(UserMembership.district_id.in_(principal.district_ids))
     return stmt
 
 
@@ -59,7 +60,7 @@ async def invite(session: AsyncSession, principal: Principal, data: UserIn) -> t
 
 async def get_member(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> tuple[User, UserMembership]:
     """The person's membership in one of the caller's districts (404 for anyone else's)."""
-    row = (await session.execute(members_query(None if principal.is_platform else principal.district_ids).where(User.id == user_id).limit(1))).first()
+    row = (await session.execute(members_query(principal).where(User.id == user_id).limit(1))).first()
     if row is None:
         raise NotFound("User not found")
     return row[0], row[1]
