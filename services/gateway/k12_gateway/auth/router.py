@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import hmac
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials

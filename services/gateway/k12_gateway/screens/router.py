@@ -15,9 +15,9 @@ from k12shared.errors import PROBLEM_RESPONSES, NotFound
 from k12_gateway.screens import shapes
 from k12_gateway.screens.cache import ScreenCache
 from k12_gateway.screens.compose import Part, compose, fetch, settled
+from k12_gateway.auth import oidc
 from k12_gateway.auth.users import DEMO_DISTRICT_STATE_ID
 from k12_gateway.screens.schemas import Dashboard, MeetingRoom, MyActions, SignInOptions
-from k12_gateway.auth import oidc
 
 router = APIRouter(prefix="/app/v1", tags=["screens"], responses=PROBLEM_RESPONSES)
 
